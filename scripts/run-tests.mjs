@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Runs every test file under test/ with node's own test runner, TypeScript loaded through tsx.
+// The suites that go through the Store port then run a second time on PostgreSQL, chosen by
+// TEST_STORE, when TEST_DATABASE_URL names one. Node 20's --test does not expand globs, so the
+// files are listed here.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+function findTests(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return findTests(path);
+    return entry.name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+function run(files, env) {
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+    { stdio: 'inherit', env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', ...env } },
+  );
+  return result.status ?? 1;
+}
+
+const only = process.argv.slice(2);
+if (only.length > 0) process.exit(run(only, {}));
+
+const all = findTests('test').sort();
+const storeSuites = all.filter((file) => /^test[/\\](http|services)[/\\]/.test(file));
+
+let status = run(all, { TEST_STORE: 'sqlite' });
+if (process.env.TEST_DATABASE_URL) {
+  process.stdout.write(`\n# the same HTTP and service suites again, on PostgreSQL (${storeSuites.length} files)\n\n`);
+  status = run(storeSuites, { TEST_STORE: 'postgres' }) || status;
+} else {
+  process.stdout.write('\n# PostgreSQL tests skipped: TEST_DATABASE_URL is not set (.ci/run sets it)\n');
+}
+process.exit(status);

@@ -1,0 +1,32 @@
+export type DomainErrorCode =
+  | 'VALIDATION_ERROR'
+  | 'PRODUCT_NOT_FOUND'
+  | 'PRODUCT_EXISTS'
+  | 'INSUFFICIENT_INVENTORY'
+  | 'PURCHASE_LIMIT_EXCEEDED'
+  | 'RESERVATION_NOT_FOUND'
+  | 'RESERVATION_EXPIRED'
+  | 'RESERVATION_CONFLICT'
+  | 'ORDER_NOT_FOUND'
+  | 'INVALID_STATE'
+  | 'NOT_OWNER'
+  | 'IDEMPOTENCY_KEY_MISMATCH'
+  | 'IDEMPOTENCY_IN_PROGRESS'
+  | 'SERVICE_UNAVAILABLE';
+
+export type ErrorDetails = Record<string, unknown>;
+
+/** The one error type business rules throw; the HTTP layer maps `code` to a status in one place. */
+export class DomainError extends Error {
+  readonly code: DomainErrorCode;
+  readonly details: ErrorDetails | undefined;
+
+  constructor(code: DomainErrorCode, message: string, details?: ErrorDetails) {
+    super(message);
+    this.name = 'DomainError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export const isDomainError = (err: unknown): err is DomainError => err instanceof DomainError;

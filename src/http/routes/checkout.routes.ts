@@ -1,0 +1,108 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { DomainError } from '../../domain/errors.js';
+import type { Order } from '../../domain/types.js';
+import type { CancelCheckoutResult, CancelCheckoutTarget, ConfirmResult } from '../../services/checkout.service.js';
+import { ok } from '../envelope.js';
+import { presentOrder, presentReservation } from '../presenters.js';
+import { routePrincipal, userPrincipal, type RouteDeps } from '../route-deps.js';
+import { Envelope, ErrorEnvelope } from '../schemas/common.schema.js';
+import { CheckoutCancelBody, OrderParams, OrderView, PaymentBody } from '../schemas/order.schema.js';
+import { ReservationActionBody, ReservationView } from '../schemas/reservation.schema.js';
+
+function cancelTarget(body: CheckoutCancelBody): CancelCheckoutTarget {
+  if ((body.orderId === undefined) === (body.reservationId === undefined)) {
+    const message = 'send exactly one of orderId or reservationId';
+    throw new DomainError('VALIDATION_ERROR', message, { errors: [{ field: 'orderId', message }] });
+  }
+  return body.orderId !== undefined ? { orderId: body.orderId } : { reservationId: body.reservationId as string };
+}
+
+export const checkoutRoutes =
+  (deps: RouteDeps): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.post(
+      '/checkout/confirm',
+      {
+        schema: {
+          tags: ['checkout'],
+          body: ReservationActionBody,
+          response: { 200: Envelope(OrderView), 201: Envelope(OrderView), 400: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope },
+        },
+      },
+      async (request, reply) => {
+        const { reservationId, userId } = request.body;
+        return deps.respond<ConfirmResult>(
+          request,
+          reply,
+          userPrincipal(userId),
+          (afterEffect) => deps.checkout.confirm(reservationId, userId, afterEffect),
+          ({ order, replayed }) =>
+            replayed
+              ? { statusCode: 200, payload: ok(200, 'Order already confirmed', presentOrder(order, true)) }
+              : { statusCode: 201, payload: ok(201, 'Checkout confirmed', presentOrder(order, false)) },
+        );
+      },
+    );
+
+    app.post(
+      '/checkout/cancel',
+      {
+        schema: {
+          tags: ['checkout'],
+          body: CheckoutCancelBody,
+          response: {
+            200: Envelope(Type.Union([OrderView, ReservationView])),
+            400: ErrorEnvelope,
+            403: ErrorEnvelope,
+            404: ErrorEnvelope,
+          },
+        },
+      },
+      async (request, reply) => {
+        const target = cancelTarget(request.body);
+        const { userId } = request.body;
+        return deps.respond<CancelCheckoutResult>(
+          request,
+          reply,
+          userPrincipal(userId),
+          (afterEffect) => deps.checkout.cancel(target, userId, afterEffect),
+          (result) =>
+            result.kind === 'order'
+              ? { statusCode: 200, payload: ok(200, 'Order cancelled', presentOrder(result.order)) }
+              : {
+                  statusCode: 200,
+                  payload: ok(200, 'Reservation cancelled', presentReservation(result.reservation, deps.clock.now())),
+                },
+        );
+      },
+    );
+
+    app.get(
+      '/order/:orderId',
+      { schema: { tags: ['orders'], params: OrderParams, response: { 200: Envelope(OrderView), 404: ErrorEnvelope } } },
+      async (request) => ok(200, 'Order retrieved', presentOrder(await deps.checkout.getOrder(request.params.orderId))),
+    );
+
+    app.post(
+      '/order/:orderId/payment',
+      {
+        schema: {
+          tags: ['orders'],
+          params: OrderParams,
+          body: PaymentBody,
+          response: { 200: Envelope(OrderView), 400: ErrorEnvelope, 404: ErrorEnvelope },
+        },
+      },
+      async (request, reply) => {
+        const { orderId } = request.params;
+        return deps.respond<Order>(
+          request,
+          reply,
+          routePrincipal('POST /order/:orderId/payment'),
+          (afterEffect) => deps.checkout.recordPayment(orderId, request.body.status, afterEffect),
+          (order) => ({ statusCode: 200, payload: ok(200, `Payment ${request.body.status} recorded`, presentOrder(order)) }),
+        );
+      },
+    );
+  };

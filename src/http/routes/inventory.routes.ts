@@ -1,0 +1,91 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { DomainError } from '../../domain/errors.js';
+import { toMinorUnits } from '../../domain/money.js';
+import type { Product } from '../../domain/types.js';
+import { DEFAULT_PAGE_SIZE } from '../../services/pagination.js';
+import { ok } from '../envelope.js';
+import { presentMovement, presentProduct } from '../presenters.js';
+import type { RouteDeps } from '../route-deps.js';
+import { routePrincipal } from '../route-deps.js';
+import { Envelope, ErrorEnvelope, PagedEnvelope, PageQuery } from '../schemas/common.schema.js';
+import { CreateProductBody, MovementView, ProductView, SkuParams } from '../schemas/product.schema.js';
+
+const validation = (field: string, message: string) =>
+  new DomainError('VALIDATION_ERROR', `${field} ${message}`, { errors: [{ field, message }] });
+
+function toNewProduct(body: CreateProductBody) {
+  const { totalQuantity, quantity } = body;
+  if (totalQuantity === undefined && quantity === undefined) throw validation('totalQuantity', 'is required');
+  if (totalQuantity !== undefined && quantity !== undefined && totalQuantity !== quantity) {
+    throw validation('quantity', 'differs from totalQuantity; send one of them');
+  }
+  const priceMinor = toMinorUnits(body.price);
+  if (priceMinor === null) throw validation('price', 'must be at most 99999999.99 with at most two decimals');
+  const productName = body.productName.trim();
+  if (productName === '') throw validation('productName', 'must not be blank');
+  return { sku: body.sku, productName, priceMinor, onHand: (totalQuantity ?? quantity) as number, maxPerUser: body.maxPerUser ?? null };
+}
+
+export const inventoryRoutes =
+  (deps: RouteDeps): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.get(
+      '/inventory',
+      { schema: { tags: ['inventory'], querystring: PageQuery, response: { 200: PagedEnvelope(ProductView), 400: ErrorEnvelope } } },
+      async (request) => {
+        const limit = request.query.limit ?? DEFAULT_PAGE_SIZE;
+        const page = await deps.inventory.list(limit, request.query.cursor);
+        return {
+          ...ok(200, 'Products retrieved', page.items.map(presentProduct)),
+          meta: { limit, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) },
+        };
+      },
+    );
+
+    app.get(
+      '/inventory/:sku',
+      { schema: { tags: ['inventory'], params: SkuParams, response: { 200: Envelope(ProductView), 404: ErrorEnvelope } } },
+      async (request) => ok(200, 'Product retrieved', presentProduct(await deps.inventory.get(request.params.sku))),
+    );
+
+    app.get(
+      '/inventory/:sku/movements',
+      {
+        schema: {
+          tags: ['inventory'],
+          params: SkuParams,
+          querystring: PageQuery,
+          response: { 200: PagedEnvelope(MovementView), 404: ErrorEnvelope },
+        },
+      },
+      async (request) => {
+        const limit = request.query.limit ?? DEFAULT_PAGE_SIZE;
+        const page = await deps.inventory.movements(request.params.sku, limit, request.query.cursor);
+        return {
+          ...ok(200, 'Stock movements retrieved', page.items.map(presentMovement)),
+          meta: { limit, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) },
+        };
+      },
+    );
+
+    app.post(
+      '/inventory',
+      {
+        schema: {
+          tags: ['inventory'],
+          body: CreateProductBody,
+          response: { 201: Envelope(ProductView), 400: ErrorEnvelope, 409: ErrorEnvelope },
+        },
+      },
+      async (request, reply) => {
+        const product = toNewProduct(request.body);
+        return deps.respond<Product>(
+          request,
+          reply,
+          routePrincipal('POST /inventory'),
+          (afterEffect) => deps.inventory.create(product, afterEffect),
+          (created) => ({ statusCode: 201, payload: ok(201, 'Product created', presentProduct(created)) }),
+        );
+      },
+    );
+  };

@@ -1,0 +1,97 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { DomainError } from '../../domain/errors.js';
+import type { Reservation } from '../../domain/types.js';
+import type { ReserveResult } from '../../services/reservation.service.js';
+import { ok } from '../envelope.js';
+import { presentReservation } from '../presenters.js';
+import { userPrincipal, type RouteDeps } from '../route-deps.js';
+import { Envelope, ErrorEnvelope } from '../schemas/common.schema.js';
+import {
+  ReservationActionBody,
+  ReservationParams,
+  ReservationView,
+  ReserveBody,
+} from '../schemas/reservation.schema.js';
+
+function linesOf(body: ReserveBody) {
+  const single = body.sku !== undefined || body.quantity !== undefined;
+  if (single && body.items !== undefined) throw shapeError('send either sku and quantity, or items, not both');
+  if (body.items) return body.items;
+  if (body.sku === undefined) throw shapeError('sku is required (or send items)', 'sku');
+  if (body.quantity === undefined) throw shapeError('quantity is required', 'quantity');
+  return [{ sku: body.sku, quantity: body.quantity }];
+}
+
+const shapeError = (message: string, field = 'items') =>
+  new DomainError('VALIDATION_ERROR', message, { errors: [{ field, message }] });
+
+export const reservationRoutes =
+  (deps: RouteDeps): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.post(
+      '/inventory/reserve',
+      {
+        schema: {
+          tags: ['reservations'],
+          body: ReserveBody,
+          response: { 200: Envelope(ReservationView), 201: Envelope(ReservationView), 400: ErrorEnvelope, 404: ErrorEnvelope, 409: ErrorEnvelope },
+        },
+      },
+      async (request, reply) => {
+        const { userId } = request.body;
+        const lines = linesOf(request.body);
+        return deps.respond<ReserveResult>(
+          request,
+          reply,
+          userPrincipal(userId),
+          (afterEffect) => deps.reservations.reserve({ userId, lines }, afterEffect),
+          ({ reservation, replayed }) => {
+            const view = presentReservation(reservation, deps.clock.now(), replayed);
+            return replayed
+              ? { statusCode: 200, payload: ok(200, 'You already hold this reservation', view) }
+              : { statusCode: 201, payload: ok(201, 'Inventory reserved', view) };
+          },
+        );
+      },
+    );
+
+    app.get(
+      '/reservation/:reservationId',
+      {
+        schema: {
+          tags: ['reservations'],
+          params: ReservationParams,
+          response: { 200: Envelope(ReservationView), 404: ErrorEnvelope },
+        },
+      },
+      async (request) => {
+        const reservation = await deps.reservations.get(request.params.reservationId);
+        const message = reservation.status === 'EXPIRED' ? 'Reservation has expired' : 'Reservation retrieved';
+        return ok(200, message, presentReservation(reservation, deps.clock.now()));
+      },
+    );
+
+    app.post(
+      '/inventory/reserve/cancel',
+      {
+        schema: {
+          tags: ['reservations'],
+          body: ReservationActionBody,
+          response: { 200: Envelope(ReservationView), 400: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope },
+        },
+      },
+      async (request, reply) => {
+        const { reservationId, userId } = request.body;
+        return deps.respond<Reservation>(
+          request,
+          reply,
+          userPrincipal(userId),
+          (afterEffect) => deps.reservations.cancel(reservationId, userId, afterEffect),
+          (reservation) => ({
+            statusCode: 200,
+            payload: ok(200, 'Reservation cancelled', presentReservation(reservation, deps.clock.now())),
+          }),
+        );
+      },
+    );
+  };

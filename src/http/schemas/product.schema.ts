@@ -1,0 +1,43 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { PRINTABLE, SkuInput } from './common.schema.js';
+
+export const ProductView = Type.Object({
+  sku: Type.String(),
+  productName: Type.String(),
+  price: Type.Number(),
+  totalQuantity: Type.Integer({ description: 'Units on hand: not yet sold (includes reserved units)' }),
+  availableQuantity: Type.Integer({ description: 'totalQuantity - reservedQuantity' }),
+  reservedQuantity: Type.Integer(),
+  soldQuantity: Type.Integer(),
+  maxPerUser: Type.Union([Type.Integer(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+
+const StockCount = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
+
+export const CreateProductBody = Type.Object(
+  {
+    sku: SkuInput,
+    productName: Type.String({ minLength: 1, maxLength: 200, pattern: PRINTABLE }),
+    totalQuantity: Type.Optional(StockCount),
+    quantity: Type.Optional(Type.Integer({ ...StockCount, description: 'Alias of totalQuantity' })),
+    price: Type.Number({ minimum: 0, description: 'Decimal, at most two places: 1299.99' }),
+    maxPerUser: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type CreateProductBody = Static<typeof CreateProductBody>;
+
+export const SkuParams = Type.Object({ sku: Type.String({ minLength: 1, maxLength: 64, pattern: PRINTABLE }) });
+
+export const MovementView = Type.Object({
+  id: Type.Integer(),
+  sku: Type.String(),
+  reason: Type.String(),
+  deltaOnHand: Type.Integer(),
+  deltaReserved: Type.Integer(),
+  deltaSold: Type.Integer(),
+  refId: Type.Union([Type.String(), Type.Null()]),
+  at: Type.String({ format: 'date-time' }),
+});

@@ -1,0 +1,209 @@
+import type { Clock } from '../domain/clock.js';
+import { DomainError } from '../domain/errors.js';
+import type { DomainEvents } from '../domain/events.js';
+import type { IdGenerator } from '../domain/ids.js';
+import { canMoveOrder } from '../domain/state-machine.js';
+import type { Order, PaymentStatus, Reservation } from '../domain/types.js';
+import type { Store, StoreTx } from '../storage/store.js';
+import { notFound, notOwner } from './reservation.service.js';
+import { expireIfDue, releaseReservation } from './reservation-lifecycle.js';
+import { atomically, type AfterEffect, type Emit } from './unit-of-work.js';
+
+export interface CheckoutServiceDeps {
+  store: Store;
+  clock: Clock;
+  ids: IdGenerator;
+  events: DomainEvents;
+}
+
+export interface ConfirmResult {
+  order: Order;
+  /** true when the reservation had already been confirmed and its order is returned again. */
+  replayed: boolean;
+}
+
+export type CancelCheckoutTarget = { orderId: string } | { reservationId: string };
+export type CancelCheckoutResult = { kind: 'order'; order: Order } | { kind: 'reservation'; reservation: Reservation };
+
+export class CheckoutService {
+  constructor(private readonly deps: CheckoutServiceDeps) {}
+
+  confirm(reservationId: string, userId: string, afterEffect?: AfterEffect<ConfirmResult>): Promise<ConfirmResult> {
+    const { store, clock, events } = this.deps;
+    return atomically(store, events, async (tx, emit) => {
+      const now = clock.now();
+      const found = await tx.getReservation(reservationId);
+      if (!found) return notFound(reservationId);
+      if (found.userId !== userId) return notOwner();
+      const reservation = await expireIfDue(tx, found, now, emit);
+      const replay = async () => {
+        const existing = await this.existingOrder(tx, reservationId);
+        if (!(existing instanceof DomainError)) await afterEffect?.(tx, existing);
+        return existing;
+      };
+      switch (reservation.status) {
+        case 'CONFIRMED':
+          return replay();
+        case 'EXPIRED':
+          return new DomainError('RESERVATION_EXPIRED', 'Cannot confirm expired reservation', {
+            reservationId,
+            expiresAt: new Date(reservation.expiresAt).toISOString(),
+          });
+        case 'CANCELLED':
+          return new DomainError('INVALID_STATE', 'Cannot confirm a cancelled reservation', {
+            reservationId,
+            status: reservation.status,
+          });
+        case 'RESERVED':
+          break;
+      }
+      // Lost the compare-and-set: a concurrent confirm won, so answer with its order.
+      if (!(await tx.moveReservation(reservationId, 'RESERVED', 'CONFIRMED', now))) return replay();
+      const order: Order = {
+        id: this.deps.ids(),
+        userId,
+        reservationId,
+        items: reservation.items,
+        totalMinor: reservation.items.reduce((sum, item) => sum + item.quantity * item.unitPriceMinor, 0),
+        status: 'CONFIRMED',
+        paymentStatus: 'PENDING',
+        createdAt: now,
+        updatedAt: now,
+        cancelledAt: null,
+        completedAt: null,
+      };
+      const result = { order, replayed: false };
+      await tx.insertOrder(order);
+      await afterEffect?.(tx, result);
+      // The product rows are taken last, so the transaction commits right after locking them.
+      await tx.moveStock(
+        reservation.items.map((item) => ({
+          sku: item.sku,
+          deltaOnHand: -item.quantity,
+          deltaReserved: -item.quantity,
+          deltaSold: item.quantity,
+          reason: 'CONFIRM' as const,
+          refId: reservationId,
+          at: now,
+        })),
+      );
+      emit('order.confirmed', { order });
+      return result;
+    });
+  }
+
+  private async existingOrder(tx: StoreTx, reservationId: string): Promise<ConfirmResult | DomainError> {
+    const order = await tx.getOrderByReservation(reservationId);
+    if (!order) return new DomainError('INVALID_STATE', 'Reservation is no longer open', { reservationId });
+    return { order, replayed: true };
+  }
+
+  /** Cancels an order (restocking its units) or a still-open reservation (releasing them). */
+  cancel(
+    target: CancelCheckoutTarget,
+    userId: string,
+    afterEffect?: AfterEffect<CancelCheckoutResult>,
+  ): Promise<CancelCheckoutResult> {
+    const { store, clock, events } = this.deps;
+    return atomically(store, events, async (tx, emit): Promise<CancelCheckoutResult | DomainError> => {
+      const now = clock.now();
+      if ('orderId' in target) {
+        const order = await tx.getOrder(target.orderId);
+        if (!order) return orderNotFound(target.orderId);
+        if (order.userId !== userId) return new DomainError('NOT_OWNER', 'This order belongs to another user');
+        return this.cancelOrder(tx, order, order.paymentStatus, now, emit);
+      }
+      const found = await tx.getReservation(target.reservationId);
+      if (!found) return notFound(target.reservationId);
+      if (found.userId !== userId) return notOwner();
+      const reservation = await expireIfDue(tx, found, now, emit);
+      switch (reservation.status) {
+        case 'RESERVED': {
+          const cancelled = await releaseReservation(tx, reservation, 'CANCELLED', now, emit);
+          return cancelled ? { kind: 'reservation', reservation: cancelled } : stateError(reservation.status);
+        }
+        case 'CANCELLED':
+          return { kind: 'reservation', reservation };
+        case 'EXPIRED':
+          return new DomainError('RESERVATION_EXPIRED', 'Reservation has expired', { reservationId: reservation.id });
+        case 'CONFIRMED': {
+          const order = await tx.getOrderByReservation(reservation.id);
+          return order ? this.cancelOrder(tx, order, order.paymentStatus, now, emit) : stateError(reservation.status);
+        }
+      }
+    }, afterEffect);
+  }
+
+  private async cancelOrder(
+    tx: StoreTx,
+    order: Order,
+    paymentStatus: PaymentStatus,
+    now: number,
+    emit: Emit,
+  ): Promise<CancelCheckoutResult | DomainError> {
+    if (order.status === 'CANCELLED') return { kind: 'order', order };
+    if (!canMoveOrder(order.status, 'CANCELLED')) {
+      return new DomainError('INVALID_STATE', `A ${order.status.toLowerCase()} order cannot be cancelled`, {
+        orderId: order.id,
+        status: order.status,
+      });
+    }
+    if (!(await tx.moveOrder(order.id, 'CONFIRMED', 'CANCELLED', paymentStatus, now))) {
+      const current = await tx.getOrder(order.id);
+      return current ? this.cancelOrder(tx, current, paymentStatus, now, emit) : orderNotFound(order.id);
+    }
+    await tx.moveStock(
+      order.items.map((item) => ({
+        sku: item.sku,
+        deltaOnHand: item.quantity,
+        deltaReserved: 0,
+        deltaSold: -item.quantity,
+        reason: 'RESTOCK' as const,
+        refId: order.id,
+        at: now,
+      })),
+    );
+    const cancelled: Order = { ...order, status: 'CANCELLED', paymentStatus, updatedAt: now, cancelledAt: now };
+    emit('order.cancelled', { order: cancelled });
+    emit('stock.changed', { skus: order.items.map((item) => item.sku) });
+    return { kind: 'order', order: cancelled };
+  }
+
+  getOrder(orderId: string): Promise<Order> {
+    const { store, events } = this.deps;
+    return atomically(store, events, async (tx) => (await tx.getOrder(orderId)) ?? orderNotFound(orderId));
+  }
+
+  /** SUCCESS completes the order; FAILED cancels it and restocks. Repeating the same outcome is a no-op. */
+  recordPayment(orderId: string, status: 'SUCCESS' | 'FAILED', afterEffect?: AfterEffect<Order>): Promise<Order> {
+    const { store, clock, events } = this.deps;
+    return atomically(store, events, async (tx, emit): Promise<Order | DomainError> => {
+      const now = clock.now();
+      const order = await tx.getOrder(orderId);
+      if (!order) return orderNotFound(orderId);
+      if (order.paymentStatus === status) return order;
+      if (!canMoveOrder(order.status, status === 'SUCCESS' ? 'COMPLETED' : 'CANCELLED')) {
+        return new DomainError('INVALID_STATE', `Cannot record payment ${status} on a ${order.status} order`, {
+          orderId,
+          status: order.status,
+          paymentStatus: order.paymentStatus,
+        });
+      }
+      if (status === 'FAILED') {
+        const result = await this.cancelOrder(tx, order, 'FAILED', now, emit);
+        return result instanceof DomainError ? result : (result as { order: Order }).order;
+      }
+      if (!(await tx.moveOrder(orderId, 'CONFIRMED', 'COMPLETED', 'SUCCESS', now))) {
+        return (await tx.getOrder(orderId)) ?? orderNotFound(orderId);
+      }
+      const completed: Order = { ...order, status: 'COMPLETED', paymentStatus: 'SUCCESS', updatedAt: now, completedAt: now };
+      emit('order.completed', { order: completed });
+      return completed;
+    }, afterEffect);
+  }
+}
+
+const orderNotFound = (orderId: string): DomainError => new DomainError('ORDER_NOT_FOUND', 'Order not found', { orderId });
+
+const stateError = (status: string): DomainError =>
+  new DomainError('INVALID_STATE', `Reservation is ${status}`, { status });

@@ -1,0 +1,79 @@
+import type { Clock } from '../domain/clock.js';
+import { DomainError } from '../domain/errors.js';
+import type { Store, StoreTx } from '../storage/store.js';
+
+/** Stripe's window: a key and its first response are kept for 24 hours. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/**
+ * How long a started request owns its key. The effect and the stored response commit together,
+ * so a record still open after this was abandoned (a crash) and did nothing: it may be retried.
+ */
+export const IDEMPOTENCY_LEASE_MS = 30_000;
+
+export interface IdempotentRequest {
+  principal: string;
+  key: string;
+  method: string;
+  path: string;
+  requestHash: string;
+}
+
+export type BeginResult = { kind: 'started' } | { kind: 'replay'; statusCode: number; body: string };
+
+export class IdempotencyService {
+  constructor(private readonly deps: { store: Store; clock: Clock }) {}
+
+  /** Claims the key for this request, or returns the stored response of the first one. */
+  begin(request: IdempotentRequest): Promise<BeginResult> {
+    const { store, clock } = this.deps;
+    return store.transaction(async (tx) => {
+      const now = clock.now();
+      const claimed = await tx.claimIdempotencyRecord(
+        {
+          ...request,
+          statusCode: null,
+          responseBody: null,
+          createdAt: now,
+          expiresAt: now + IDEMPOTENCY_TTL_MS,
+          lockedUntil: now + IDEMPOTENCY_LEASE_MS,
+        },
+        now,
+      );
+      if (claimed) return { kind: 'started' };
+      // A live record holds the key: this is a retry, a concurrent duplicate, or a misuse of the key.
+      const record = await tx.getIdempotencyRecord(request.principal, request.key);
+      if (record) {
+        if (record.method !== request.method || record.path !== request.path || record.requestHash !== request.requestHash) {
+          throw new DomainError('IDEMPOTENCY_KEY_MISMATCH', 'This Idempotency-Key was used with a different request', {
+            key: request.key,
+          });
+        }
+        if (record.statusCode !== null && record.responseBody !== null) {
+          return { kind: 'replay', statusCode: record.statusCode, body: record.responseBody };
+        }
+      }
+      throw new DomainError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still in progress', {
+        key: request.key,
+      });
+    });
+  }
+
+  /** Called inside the effect's own transaction, so the effect and its stored answer commit together. */
+  complete(tx: StoreTx, principal: string, key: string, statusCode: number, body: string): Promise<void> {
+    return tx.completeIdempotencyRecord(principal, key, statusCode, body);
+  }
+
+  /** A request that ended in a business refusal keeps that answer; anything else frees the key. */
+  finishWithoutEffect(principal: string, key: string, answer: { statusCode: number; body: string } | null): Promise<void> {
+    return this.deps.store.transaction((tx) =>
+      answer
+        ? tx.completeIdempotencyRecord(principal, key, answer.statusCode, answer.body)
+        : tx.deleteIdempotencyRecord(principal, key),
+    );
+  }
+
+  prune(batchSize: number): Promise<number> {
+    const { store, clock } = this.deps;
+    return store.transaction((tx) => tx.pruneIdempotencyRecords(clock.now(), batchSize));
+  }
+}

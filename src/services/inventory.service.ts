@@ -1,0 +1,98 @@
+import type { Clock } from '../domain/clock.js';
+import { DomainError } from '../domain/errors.js';
+import type { DomainEvents } from '../domain/events.js';
+import { isValidSku, normaliseSku } from '../domain/sku.js';
+import type { NewProduct, Product, StockMovement } from '../domain/types.js';
+import type { Store } from '../storage/store.js';
+import { DEMO_CATALOG } from './demo-catalog.js';
+import { decodeCursor, invalidCursor, toPage, type PageOf } from './pagination.js';
+import { atomically, type AfterEffect } from './unit-of-work.js';
+
+export interface InventoryServiceDeps {
+  store: Store;
+  clock: Clock;
+  events: DomainEvents;
+}
+
+export interface SeedResult {
+  inserted: number;
+  updated: number;
+}
+
+export class InventoryService {
+  constructor(private readonly deps: InventoryServiceDeps) {}
+
+  create(input: NewProduct, afterEffect?: AfterEffect<Product>): Promise<Product> {
+    const sku = normaliseSku(input.sku);
+    if (!isValidSku(sku)) {
+      throw new DomainError('VALIDATION_ERROR', 'sku must match ^[A-Z0-9][A-Z0-9_-]{0,63}$ (case-insensitive)', {
+        errors: [{ field: 'sku', message: 'invalid sku' }],
+      });
+    }
+    const { store, clock, events } = this.deps;
+    return atomically(store, events, async (tx, emit) => {
+      const now = clock.now();
+      if (!(await tx.insertProduct({ ...input, sku }, now))) {
+        return new DomainError('PRODUCT_EXISTS', 'Product already exists', { sku });
+      }
+      emit('stock.changed', { skus: [sku] });
+      return (await tx.getProduct(sku)) as Product;
+    }, afterEffect);
+  }
+
+  get(rawSku: string): Promise<Product> {
+    const sku = normaliseSku(rawSku);
+    return this.read(async (tx) => (await tx.getProduct(sku)) ?? productNotFound(sku));
+  }
+
+  list(limit: number, cursor: string | undefined): Promise<PageOf<Product>> {
+    const after = decodeCursor(cursor);
+    return this.read(async (tx) => toPage(await tx.listProducts(after, limit + 1), limit, (p) => p.sku));
+  }
+
+  /** The ledger for one sku, newest first. */
+  movements(rawSku: string, limit: number, cursor: string | undefined): Promise<PageOf<StockMovement>> {
+    const sku = normaliseSku(rawSku);
+    const decoded = decodeCursor(cursor);
+    const beforeId = decoded === null ? null : Number(decoded);
+    if (beforeId !== null && !Number.isSafeInteger(beforeId)) throw invalidCursor();
+    return this.read(async (tx) => {
+      if (!(await tx.getProduct(sku))) return productNotFound(sku);
+      return toPage(await tx.listMovements(sku, beforeId, limit + 1), limit, (m) => m.id);
+    });
+  }
+
+  /**
+   * Inserts missing demo products and refreshes names and prices; never touches stock of a
+   * product that exists, so running it twice changes nothing the second time.
+   */
+  seedDemoCatalog(): Promise<SeedResult> {
+    const { store, clock, events } = this.deps;
+    return atomically(store, events, async (tx) => {
+      const now = clock.now();
+      const result: SeedResult = { inserted: 0, updated: 0 };
+      for (const product of DEMO_CATALOG) {
+        if (await tx.insertProduct(product, now)) {
+          result.inserted++;
+          continue;
+        }
+        const current = await tx.getProduct(product.sku);
+        if (current && (current.productName !== product.productName || current.priceMinor !== product.priceMinor)) {
+          await tx.updateProductDetails(product.sku, product.productName, product.priceMinor, now);
+          result.updated++;
+        }
+      }
+      return result;
+    });
+  }
+
+  count(): Promise<number> {
+    return this.read((tx) => tx.countProducts());
+  }
+
+  private read<T>(fn: Parameters<typeof atomically<T>>[2]): Promise<T> {
+    return atomically(this.deps.store, this.deps.events, fn);
+  }
+}
+
+const productNotFound = (sku: string): DomainError => new DomainError('PRODUCT_NOT_FOUND', 'Product not found', { sku });

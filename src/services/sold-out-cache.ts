@@ -1,0 +1,34 @@
+import type { DomainEvents } from '../domain/events.js';
+
+const MAX_ENTRIES = 100_000;
+
+/**
+ * Remembers skus the store has proved to have nothing available, so a sold-out storm is
+ * refused without writing anything. It is a hint that can only say "no": an entry lasts until
+ * the earliest live reservation of that sku falls due, and is dropped the moment units are
+ * released or added (stock.released fires inside the releasing transaction, before it commits).
+ * Only correct where this process sees every release: the single-process SQLite store.
+ */
+export class SoldOutCache {
+  private readonly until = new Map<string, number>();
+
+  constructor(events: DomainEvents) {
+    events.on('stock.released', ({ skus }) => {
+      for (const sku of skus) this.until.delete(sku);
+    });
+  }
+
+  isSoldOut(sku: string, now: number): boolean {
+    const until = this.until.get(sku);
+    if (until === undefined) return false;
+    if (now < until) return true;
+    this.until.delete(sku);
+    return false;
+  }
+
+  /** `until`: when stock may come back by itself (the next expiry), or null when only a release can. */
+  markSoldOut(sku: string, until: number | null): void {
+    if (this.until.size >= MAX_ENTRIES) this.until.clear();
+    this.until.set(sku, until ?? Number.POSITIVE_INFINITY);
+  }
+}

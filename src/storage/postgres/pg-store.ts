@@ -1,0 +1,451 @@
+import pg from 'pg';
+import type { Demand, NewProduct, NewStockMovement, Order, Reservation } from '../../domain/types.js';
+import {
+  toBalance,
+  toIdempotencyRecord,
+  toItem,
+  toMovement,
+  toOrder,
+  toProduct,
+  toReservation,
+  type BalanceRow,
+  type IdempotencyRow,
+  type ItemRow,
+  type MovementRow,
+  type OrderRow,
+  type ProductRow,
+  type ReservationRow,
+} from '../rows.js';
+import type { DueScope, HoldResult, IdempotencyRecord, StockCorrection, Store, StoreTx } from '../store.js';
+import { StoreUnavailableError } from '../store-errors.js';
+import { migratePostgres } from './migrate.js';
+import { isConnectionLost, isRetryable, translatePgError } from './pg-errors.js';
+
+export interface PgStoreOptions {
+  connectionString: string;
+  poolSize?: number;
+  /** Bounds every statement, so a stuck query answers 503 instead of hanging a request. */
+  statementTimeoutMs?: number;
+  /** Bounds waiting for a row lock held by another transaction. */
+  lockTimeoutMs?: number;
+  connectTimeoutMs?: number;
+}
+
+const MAX_ATTEMPTS = 5;
+// The reconciler reads every history in one statement: on a large store that may outlast the usual 5 s bound.
+const BALANCES_STATEMENT_TIMEOUT = '120s';
+// Advisory lock class for lockUser(); the key is a hash of the user id.
+const USER_LOCK_CLASS = 0x5708;
+
+// BIGINT columns hold epoch milliseconds and ledger ids, all far below 2^53: read them as numbers.
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+export class PgStore implements Store {
+  readonly kind = 'postgres' as const;
+  private readonly pool: pg.Pool;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closed = false;
+
+  private constructor(options: PgStoreOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: options.statementTimeoutMs ?? 5_000,
+      lock_timeout: options.lockTimeoutMs ?? 3_000,
+      idle_in_transaction_session_timeout: 15_000,
+      application_name: 'stockhold',
+      types,
+    });
+    // An idle connection dropped by the server must not crash the process; the next use reconnects.
+    this.pool.on('error', () => undefined);
+    // A checked-out client whose backend is terminated emits 'error' too; without a listener that
+    // would crash the process. The failed query already reports it, and the client is discarded.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
+  }
+
+  /** Connects and applies pending migrations (under an advisory lock, so instances may start together). */
+  static async open(options: PgStoreOptions): Promise<PgStore> {
+    const store = new PgStore(options);
+    try {
+      await migratePostgres(store.pool);
+    } catch (err) {
+      await store.pool.end().catch(() => undefined);
+      throw translatePgError(err);
+    }
+    return store;
+  }
+
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('PostgreSQL store is closed'));
+    const run = this.run(fn);
+    this.inFlight.add(run);
+    const forget = () => this.inFlight.delete(run);
+    run.then(forget, forget);
+    return run;
+  }
+
+  private async run<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        // Whatever the reason (refused, starting up, too many clients, auth), no connection: 503.
+        throw new StoreUnavailableError('PostgreSQL store unavailable: cannot connect', { cause: err });
+      }
+      let lost = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(new PgTx(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        lost = isConnectionLost(err);
+        if (!lost) await client.query('ROLLBACK').catch(() => (lost = true));
+        if (!isRetryable(err) || attempt >= MAX_ATTEMPTS) throw translatePgError(err);
+      } finally {
+        client.release(lost);
+      }
+    }
+  }
+
+  async ping(): Promise<void> {
+    if (this.closed) throw new StoreUnavailableError('PostgreSQL store is closed');
+    try {
+      await this.pool.query('SELECT 1');
+    } catch (err) {
+      throw translatePgError(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
+    await this.pool.end();
+  }
+}
+
+type Client = pg.PoolClient;
+
+/** Named statements are prepared once per connection by the driver. */
+const sql = (name: string, text: string) => ({ name, text });
+
+const Q = {
+  insertProduct: sql('insert_product', `INSERT INTO products
+    (sku, product_name, price_minor, on_hand, reserved, sold, max_per_user, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, 0, 0, $5, $6, $6) ON CONFLICT (sku) DO NOTHING`),
+  updateProductDetails: sql('update_product_details', `UPDATE products SET product_name = $2, price_minor = $3, updated_at = $4
+    WHERE sku = $1 AND (product_name <> $2 OR price_minor <> $3)`),
+  getProduct: sql('get_product', 'SELECT * FROM products WHERE sku = $1'),
+  getProducts: sql('get_products', 'SELECT * FROM products WHERE sku = ANY($1::text[]) ORDER BY sku'),
+  listProducts: sql('list_products', 'SELECT * FROM products WHERE sku > $1 ORDER BY sku LIMIT $2'),
+  countProducts: sql('count_products', 'SELECT COUNT(*)::int AS n FROM products'),
+  lockUser: sql('lock_user', 'SELECT pg_advisory_xact_lock($1, hashtext($2))'),
+  // The guard and the ledger row in one statement: one round trip while the product row is locked.
+  hold: sql('hold', `WITH held AS (
+      UPDATE products SET reserved = reserved + $2::int, updated_at = $3::bigint
+      WHERE sku = $1 AND on_hand - reserved >= $2::int RETURNING sku)
+    INSERT INTO stock_movements (sku, delta_on_hand, delta_reserved, delta_sold, reason, ref_id, at)
+    SELECT sku, 0, $2::int, 0, 'RESERVE', $4, $3::bigint FROM held`),
+  available: sql('available', 'SELECT on_hand - reserved AS available FROM products WHERE sku = $1'),
+  // Every movement in one statement: the product rows are locked in sku order, each updated once
+  // with its summed deltas, and one ledger row is written per movement. The lock is NO KEY UPDATE,
+  // the one an UPDATE takes: FOR UPDATE would also wait for the key-share locks that concurrent
+  // reserves' foreign-key checks hold on the same row, and deadlock with their holds.
+  move: sql('move', `WITH m AS (
+      SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::text[], $6::text[], $7::bigint[])
+        WITH ORDINALITY AS m(sku, d_on_hand, d_reserved, d_sold, reason, ref_id, at, ord)),
+    locked AS MATERIALIZED (
+      SELECT sku FROM products WHERE sku IN (SELECT sku FROM m) ORDER BY sku FOR NO KEY UPDATE),
+    agg AS (
+      SELECT sku, SUM(d_on_hand)::int AS d_on_hand, SUM(d_reserved)::int AS d_reserved, SUM(d_sold)::int AS d_sold,
+        MAX(at) AS at
+      FROM m GROUP BY sku),
+    moved AS (
+      UPDATE products p SET on_hand = p.on_hand + agg.d_on_hand, reserved = p.reserved + agg.d_reserved,
+        sold = p.sold + agg.d_sold, updated_at = agg.at
+      FROM agg JOIN locked USING (sku) WHERE p.sku = agg.sku RETURNING p.sku)
+    INSERT INTO stock_movements (sku, delta_on_hand, delta_reserved, delta_sold, reason, ref_id, at)
+    SELECT m.sku, m.d_on_hand, m.d_reserved, m.d_sold, m.reason, m.ref_id, m.at
+    FROM m JOIN moved USING (sku) ORDER BY m.ord`),
+  receive: sql('receive', `INSERT INTO stock_movements (sku, delta_on_hand, delta_reserved, delta_sold, reason, ref_id, at)
+    VALUES ($1, $2, 0, 0, 'RECEIVE', NULL, $3)`),
+  listMovements: sql('list_movements', 'SELECT * FROM stock_movements WHERE sku = $1 AND id < $2 ORDER BY id DESC LIMIT $3'),
+  // One statement, so one snapshot: every figure describes the same committed state even while
+  // other transactions run. Each history is grouped once, then joined to the products.
+  productBalances: sql('product_balances', `WITH ledger AS (
+      SELECT sku, SUM(delta_on_hand) AS on_hand, SUM(delta_reserved) AS reserved, SUM(delta_sold) AS sold,
+        SUM(CASE WHEN reason IN ('RECEIVE', 'ADJUST') THEN delta_on_hand + delta_sold ELSE 0 END) AS received
+      FROM stock_movements GROUP BY sku),
+    live AS (
+      SELECT i.sku, SUM(i.quantity) AS reserved
+      FROM reservations r JOIN reservation_items i ON i.reservation_id = r.id
+      WHERE r.status = 'RESERVED' GROUP BY i.sku),
+    ordered AS (
+      SELECT oi.sku, SUM(oi.quantity) AS sold
+      FROM orders o JOIN order_items oi ON oi.order_id = o.id
+      WHERE o.status IN ('CONFIRMED', 'COMPLETED') GROUP BY oi.sku)
+    SELECT p.sku, p.on_hand, p.reserved, p.sold,
+      COALESCE(l.on_hand, 0)::bigint AS ledger_on_hand, COALESCE(l.reserved, 0)::bigint AS ledger_reserved,
+      COALESCE(l.sold, 0)::bigint AS ledger_sold, COALESCE(l.received, 0)::bigint AS received,
+      COALESCE(v.reserved, 0)::bigint AS live_reserved, COALESCE(o.sold, 0)::bigint AS ordered_sold
+    FROM products p
+      LEFT JOIN ledger l ON l.sku = p.sku
+      LEFT JOIN live v ON v.sku = p.sku
+      LEFT JOIN ordered o ON o.sku = p.sku
+    ORDER BY p.sku`),
+  setCounters: sql('set_counters', `UPDATE products p SET on_hand = c.on_hand, reserved = c.reserved, sold = c.sold,
+      updated_at = $5::bigint
+    FROM unnest($1::text[], $2::int[], $3::int[], $4::int[]) AS c(sku, on_hand, reserved, sold)
+    WHERE p.sku = c.sku`),
+  adjust: sql('adjust', `INSERT INTO stock_movements (sku, delta_on_hand, delta_reserved, delta_sold, reason, ref_id, at)
+    SELECT sku, d_on_hand, d_reserved, d_sold, 'ADJUST', $5, $6::bigint
+    FROM unnest($1::text[], $2::int[], $3::int[], $4::int[]) AS a(sku, d_on_hand, d_reserved, d_sold)`),
+  insertReservation: sql('insert_reservation', `INSERT INTO reservations
+    (id, user_id, status, expires_at, created_at, updated_at, confirmed_at, cancelled_at, expired_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`),
+  insertReservationItems: sql('insert_reservation_items', `INSERT INTO reservation_items (reservation_id, sku, quantity, unit_price_minor)
+    SELECT $1, * FROM unnest($2::text[], $3::int[], $4::bigint[])`),
+  getReservation: sql('get_reservation', 'SELECT * FROM reservations WHERE id = $1'),
+  reservationItems: sql('reservation_items', `SELECT sku, quantity, unit_price_minor FROM reservation_items
+    WHERE reservation_id = $1 ORDER BY sku`),
+  liveReservations: sql('live_reservations', `SELECT * FROM reservations WHERE user_id = $1 AND status = 'RESERVED'
+    ORDER BY created_at, id`),
+  // SKIP LOCKED: several instances sweep at once, each claiming different due reservations.
+  dueAll: sql('due_all', `SELECT id FROM reservations WHERE status = 'RESERVED' AND expires_at <= $1
+    ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`),
+  dueForSku: sql('due_for_sku', `SELECT r.id FROM reservations r WHERE r.status = 'RESERVED' AND r.expires_at <= $1
+    AND EXISTS (SELECT 1 FROM reservation_items i WHERE i.reservation_id = r.id AND i.sku = $2)
+    ORDER BY r.expires_at LIMIT $3`),
+  nextExpiryForSku: sql('next_expiry_for_sku', `SELECT r.expires_at FROM reservations r WHERE r.status = 'RESERVED'
+    AND EXISTS (SELECT 1 FROM reservation_items i WHERE i.reservation_id = r.id AND i.sku = $1)
+    ORDER BY r.expires_at LIMIT 1`),
+  moveReservation: sql('move_reservation', `UPDATE reservations SET status = $3::text, updated_at = $4::bigint,
+    confirmed_at = CASE WHEN $3::text = 'CONFIRMED' THEN $4::bigint ELSE confirmed_at END,
+    cancelled_at = CASE WHEN $3::text = 'CANCELLED' THEN $4::bigint ELSE cancelled_at END,
+    expired_at = CASE WHEN $3::text = 'EXPIRED' THEN $4::bigint ELSE expired_at END
+    WHERE id = $1 AND status = $2::text`),
+  unitsHeldByUser: sql('units_held_by_user', `SELECT
+    (SELECT COALESCE(SUM(i.quantity), 0) FROM reservations r JOIN reservation_items i ON i.reservation_id = r.id
+      WHERE r.user_id = $1 AND r.status = 'RESERVED' AND i.sku = $2)
+    + (SELECT COALESCE(SUM(oi.quantity), 0) FROM orders o JOIN order_items oi ON oi.order_id = o.id
+      WHERE o.user_id = $1 AND o.status IN ('CONFIRMED', 'COMPLETED') AND oi.sku = $2) AS units`),
+  insertOrder: sql('insert_order', `INSERT INTO orders
+    (id, user_id, reservation_id, total_minor, status, payment_status, created_at, updated_at, cancelled_at, completed_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`),
+  insertOrderItems: sql('insert_order_items', `INSERT INTO order_items (order_id, sku, quantity, unit_price_minor)
+    SELECT $1, * FROM unnest($2::text[], $3::int[], $4::bigint[])`),
+  getOrder: sql('get_order', 'SELECT * FROM orders WHERE id = $1'),
+  getOrderByReservation: sql('get_order_by_reservation', 'SELECT * FROM orders WHERE reservation_id = $1'),
+  orderItems: sql('order_items', 'SELECT sku, quantity, unit_price_minor FROM order_items WHERE order_id = $1 ORDER BY sku'),
+  moveOrder: sql('move_order', `UPDATE orders SET status = $3::text, payment_status = $4, updated_at = $5::bigint,
+    cancelled_at = CASE WHEN $3::text = 'CANCELLED' THEN $5::bigint ELSE cancelled_at END,
+    completed_at = CASE WHEN $3::text = 'COMPLETED' THEN $5::bigint ELSE completed_at END
+    WHERE id = $1 AND status = $2::text`),
+  getIdempotency: sql('get_idempotency', 'SELECT * FROM idempotency_keys WHERE principal = $1 AND key = $2'),
+  claimIdempotency: sql('claim_idempotency', `INSERT INTO idempotency_keys
+    (principal, key, method, path, request_hash, status_code, response_body, created_at, expires_at, locked_until)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    ON CONFLICT (principal, key) DO UPDATE SET
+      method = EXCLUDED.method, path = EXCLUDED.path, request_hash = EXCLUDED.request_hash,
+      status_code = EXCLUDED.status_code, response_body = EXCLUDED.response_body, created_at = EXCLUDED.created_at,
+      expires_at = EXCLUDED.expires_at, locked_until = EXCLUDED.locked_until
+    WHERE idempotency_keys.expires_at <= $11::bigint
+      OR (idempotency_keys.status_code IS NULL AND idempotency_keys.locked_until <= $11::bigint)`),
+  completeIdempotency: sql('complete_idempotency', `UPDATE idempotency_keys SET status_code = $3, response_body = $4
+    WHERE principal = $1 AND key = $2`),
+  deleteIdempotency: sql('delete_idempotency', `DELETE FROM idempotency_keys
+    WHERE principal = $1 AND key = $2 AND status_code IS NULL`),
+  pruneIdempotency: sql('prune_idempotency', `DELETE FROM idempotency_keys WHERE (principal, key) IN
+    (SELECT principal, key FROM idempotency_keys WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
+};
+
+class PgTx implements StoreTx {
+  constructor(private readonly client: Client) {}
+
+  private async rows<R>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
+    return (await this.client.query({ ...statement, values })).rows as R[];
+  }
+
+  private async count(statement: { name: string; text: string }, values: unknown[]): Promise<number> {
+    return (await this.client.query({ ...statement, values })).rowCount ?? 0;
+  }
+
+  async insertProduct(product: NewProduct, at: number): Promise<boolean> {
+    const inserted = await this.count(Q.insertProduct, [
+      product.sku, product.productName, product.priceMinor, product.onHand, product.maxPerUser, at,
+    ]);
+    if (inserted === 0) return false;
+    if (product.onHand > 0) await this.count(Q.receive, [product.sku, product.onHand, at]);
+    return true;
+  }
+
+  async updateProductDetails(sku: string, productName: string, priceMinor: number, at: number): Promise<void> {
+    await this.count(Q.updateProductDetails, [sku, productName, priceMinor, at]);
+  }
+
+  async lockUser(userId: string): Promise<void> {
+    await this.count(Q.lockUser, [USER_LOCK_CLASS, userId]);
+  }
+
+  async getProduct(sku: string) {
+    const [row] = await this.rows<ProductRow>(Q.getProduct, [sku]);
+    return row ? toProduct(row) : null;
+  }
+
+  async getProducts(skus: readonly string[]) {
+    return (await this.rows<ProductRow>(Q.getProducts, [skus])).map(toProduct);
+  }
+
+  async listProducts(afterSku: string | null, limit: number) {
+    return (await this.rows<ProductRow>(Q.listProducts, [afterSku ?? '', limit])).map(toProduct);
+  }
+
+  async countProducts() {
+    const [row] = await this.rows<{ n: number }>(Q.countProducts, []);
+    return row?.n ?? 0;
+  }
+
+  async holdStock(demand: readonly Demand[], refId: string, at: number): Promise<HoldResult> {
+    for (const { sku, quantity } of demand) {
+      if ((await this.count(Q.hold, [sku, quantity, at, refId])) === 0) {
+        const [row] = await this.rows<{ available: number }>(Q.available, [sku]);
+        return { ok: false, sku, available: row?.available ?? 0 };
+      }
+    }
+    return { ok: true };
+  }
+
+  async moveStock(movements: readonly NewStockMovement[]): Promise<void> {
+    if (movements.length === 0) return;
+    const column = <K extends keyof NewStockMovement>(key: K) => movements.map((m) => m[key]);
+    await this.count(Q.move, [
+      column('sku'), column('deltaOnHand'), column('deltaReserved'), column('deltaSold'), column('reason'), column('refId'), column('at'),
+    ]);
+  }
+
+  async listMovements(sku: string, beforeId: number | null, limit: number) {
+    return (await this.rows<MovementRow>(Q.listMovements, [sku, beforeId ?? Number.MAX_SAFE_INTEGER, limit])).map(toMovement);
+  }
+
+  async productBalances(options?: { lock?: boolean }) {
+    // EXCLUSIVE blocks every writer of products (each stock move ends by writing one) but not
+    // readers; it waits for the writers already in flight to commit, whose effects we then see.
+    if (options?.lock) await this.client.query('LOCK TABLE products IN EXCLUSIVE MODE');
+    await this.client.query(`SET LOCAL statement_timeout = '${BALANCES_STATEMENT_TIMEOUT}'`);
+    return (await this.rows<BalanceRow>(Q.productBalances, [])).map(toBalance);
+  }
+
+  async correctStock(corrections: readonly StockCorrection[], refId: string, at: number): Promise<void> {
+    if (corrections.length === 0) return;
+    await this.count(Q.setCounters, [
+      corrections.map((c) => c.sku), corrections.map((c) => c.onHand), corrections.map((c) => c.reserved),
+      corrections.map((c) => c.sold), at,
+    ]);
+    const adjusted = corrections.filter((c) => c.adjustment !== null);
+    if (adjusted.length === 0) return;
+    const delta = (key: 'deltaOnHand' | 'deltaReserved' | 'deltaSold') => adjusted.map((c) => c.adjustment?.[key] ?? 0);
+    await this.count(Q.adjust, [adjusted.map((c) => c.sku), delta('deltaOnHand'), delta('deltaReserved'), delta('deltaSold'), refId, at]);
+  }
+
+  async insertReservation(r: Reservation): Promise<void> {
+    await this.count(Q.insertReservation, [
+      r.id, r.userId, r.status, r.expiresAt, r.createdAt, r.updatedAt, r.confirmedAt, r.cancelledAt, r.expiredAt,
+    ]);
+    await this.count(Q.insertReservationItems, [
+      r.id, r.items.map((i) => i.sku), r.items.map((i) => i.quantity), r.items.map((i) => i.unitPriceMinor),
+    ]);
+  }
+
+  async getReservation(id: string) {
+    const [row] = await this.rows<ReservationRow>(Q.getReservation, [id]);
+    return row ? this.withReservationItems(row) : null;
+  }
+
+  private async withReservationItems(row: ReservationRow): Promise<Reservation> {
+    return toReservation(row, (await this.rows<ItemRow>(Q.reservationItems, [row.id])).map(toItem));
+  }
+
+  async listLiveReservations(userId: string) {
+    const rows = await this.rows<ReservationRow>(Q.liveReservations, [userId]);
+    return Promise.all(rows.map((row) => this.withReservationItems(row)));
+  }
+
+  async findDueReservationIds(now: number, limit: number, scope?: DueScope) {
+    const rows = scope
+      ? await this.rows<{ id: string }>(Q.dueForSku, [now, scope.sku, limit])
+      : await this.rows<{ id: string }>(Q.dueAll, [now, limit]);
+    return rows.map((row) => row.id);
+  }
+
+  async nextExpiryForSku(sku: string) {
+    const [row] = await this.rows<{ expires_at: number }>(Q.nextExpiryForSku, [sku]);
+    return row?.expires_at ?? null;
+  }
+
+  async moveReservation(id: string, from: Reservation['status'], to: Reservation['status'], at: number) {
+    return (await this.count(Q.moveReservation, [id, from, to, at])) === 1;
+  }
+
+  async unitsHeldByUser(userId: string, sku: string) {
+    const [row] = await this.rows<{ units: number }>(Q.unitsHeldByUser, [userId, sku]);
+    return row?.units ?? 0;
+  }
+
+  async insertOrder(o: Order): Promise<void> {
+    await this.count(Q.insertOrder, [
+      o.id, o.userId, o.reservationId, o.totalMinor, o.status, o.paymentStatus, o.createdAt, o.updatedAt, o.cancelledAt, o.completedAt,
+    ]);
+    await this.count(Q.insertOrderItems, [
+      o.id, o.items.map((i) => i.sku), o.items.map((i) => i.quantity), o.items.map((i) => i.unitPriceMinor),
+    ]);
+  }
+
+  async getOrder(id: string) {
+    const [row] = await this.rows<OrderRow>(Q.getOrder, [id]);
+    return this.withOrderItems(row);
+  }
+
+  async getOrderByReservation(reservationId: string) {
+    const [row] = await this.rows<OrderRow>(Q.getOrderByReservation, [reservationId]);
+    return this.withOrderItems(row);
+  }
+
+  private async withOrderItems(row: OrderRow | undefined): Promise<Order | null> {
+    return row ? toOrder(row, (await this.rows<ItemRow>(Q.orderItems, [row.id])).map(toItem)) : null;
+  }
+
+  async moveOrder(id: string, from: Order['status'], to: Order['status'], payment: Order['paymentStatus'], at: number) {
+    return (await this.count(Q.moveOrder, [id, from, to, payment, at])) === 1;
+  }
+
+  async getIdempotencyRecord(principal: string, key: string) {
+    const [row] = await this.rows<IdempotencyRow>(Q.getIdempotency, [principal, key]);
+    return row ? toIdempotencyRecord(row) : null;
+  }
+
+  async claimIdempotencyRecord(r: IdempotencyRecord, now: number): Promise<boolean> {
+    const claimed = await this.count(Q.claimIdempotency, [
+      r.principal, r.key, r.method, r.path, r.requestHash, r.statusCode, r.responseBody, r.createdAt, r.expiresAt, r.lockedUntil, now,
+    ]);
+    return claimed === 1;
+  }
+
+  async completeIdempotencyRecord(principal: string, key: string, statusCode: number, responseBody: string) {
+    await this.count(Q.completeIdempotency, [principal, key, statusCode, responseBody]);
+  }
+
+  async deleteIdempotencyRecord(principal: string, key: string) {
+    await this.count(Q.deleteIdempotency, [principal, key]);
+  }
+
+  async pruneIdempotencyRecords(now: number, limit: number) {
+    return this.count(Q.pruneIdempotency, [now, limit]);
+  }
+}

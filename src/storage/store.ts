@@ -1,0 +1,150 @@
+import type {
+  Demand,
+
+  NewProduct,
+  NewStockMovement,
+  Order,
+  OrderStatus,
+  PaymentStatus,
+  Product,
+  Reservation,
+  ReservationStatus,
+  StockMovement,
+} from '../domain/types.js';
+
+export interface IdempotencyRecord {
+  principal: string;
+  key: string;
+  method: string;
+  path: string;
+  requestHash: string;
+  /** null while the first request is still running. */
+  statusCode: number | null;
+  responseBody: string | null;
+  createdAt: number;
+  expiresAt: number;
+  lockedUntil: number;
+}
+
+export type HoldResult = { ok: true } | { ok: false; sku: string; available: number };
+
+/**
+ * One product's counters as stored, next to what its history says they should be. Every figure
+ * is computed by the store in one set-based read, so they all describe the same moment.
+ */
+export interface ProductBalance {
+  sku: string;
+  /** The counters on the product row. */
+  onHand: number;
+  reserved: number;
+  sold: number;
+  /** Each counter replayed from the ledger: the SUM of its delta over the sku's movements. */
+  ledgerOnHand: number;
+  ledgerReserved: number;
+  ledgerSold: number;
+  /** SUM(delta_on_hand + delta_sold) over RECEIVE and ADJUST movements: every unit that came in. */
+  received: number;
+  /** Units of the sku in the lines of RESERVED reservations. */
+  liveReserved: number;
+  /** Units of the sku in the lines of CONFIRMED or COMPLETED orders. */
+  orderedSold: number;
+}
+
+/** Counters to write over a product's, with the ADJUST movement (if any) that keeps the ledger replaying to them. */
+export interface StockCorrection {
+  sku: string;
+  onHand: number;
+  reserved: number;
+  sold: number;
+  adjustment: { deltaOnHand: number; deltaReserved: number; deltaSold: number } | null;
+}
+
+/** Narrows a due-reservation scan to the reservations holding one sku. */
+export type DueScope = { sku: string };
+
+/**
+ * Operations available inside one transaction. Each is domain-shaped; the services compose them
+ * into use cases, and every counter change also appends a ledger row here, in the same transaction.
+ */
+export interface StoreTx {
+  insertProduct(product: NewProduct, at: number): Promise<boolean>;
+  updateProductDetails(sku: string, productName: string, priceMinor: number, at: number): Promise<void>;
+  getProduct(sku: string): Promise<Product | null>;
+  /**
+   * Makes this transaction wait for any other transaction that locked the same user, until
+   * it ends: per-user rules (one live reservation per sku, purchase limits) read, then write.
+   */
+  lockUser(userId: string): Promise<void>;
+  getProducts(skus: readonly string[]): Promise<Product[]>;
+  listProducts(afterSku: string | null, limit: number): Promise<Product[]>;
+  countProducts(): Promise<number>;
+
+  /**
+   * Guarded hold of every line, in the order given (callers sort by sku): each line is one
+   * `reserved += q WHERE on_hand - reserved >= q`. Stops at the first line that does not fit;
+   * the caller's transaction rollback undoes any earlier lines.
+   */
+  holdStock(demand: readonly Demand[], refId: string, at: number): Promise<HoldResult>;
+  /** Unguarded counter moves (release, expire, confirm, restock) with their ledger rows. */
+  moveStock(movements: readonly NewStockMovement[]): Promise<void>;
+  listMovements(sku: string, beforeId: number | null, limit: number): Promise<StockMovement[]>;
+  /**
+   * Every product's balance, in sku order, from one set-based read (a few GROUP BY queries, no
+   * per-sku loop). With `lock`, no other transaction can move stock until this one ends, so a
+   * repair may write from what it read (SQLite serialises transactions anyway).
+   */
+  productBalances(options?: { lock?: boolean }): Promise<ProductBalance[]>;
+  /**
+   * The reconciler's repair: overwrites each product's counters and appends its ADJUST movement,
+   * if any. Nothing else writes counters without a movement of the same size.
+   */
+  correctStock(corrections: readonly StockCorrection[], refId: string, at: number): Promise<void>;
+
+  insertReservation(reservation: Reservation): Promise<void>;
+  getReservation(id: string): Promise<Reservation | null>;
+  /** Every RESERVED reservation of a user, due ones included, with its items, oldest first. */
+  listLiveReservations(userId: string): Promise<Reservation[]>;
+  /** RESERVED reservations with expires_at <= now, optionally only those holding one sku. */
+  findDueReservationIds(now: number, limit: number, scope?: DueScope): Promise<string[]>;
+  /** When the earliest live reservation holding `sku` falls due; null when none holds it. */
+  nextExpiryForSku(sku: string): Promise<number | null>;
+  /** Compare-and-set on status; false when the reservation was no longer in `from`. */
+  moveReservation(id: string, from: ReservationStatus, to: ReservationStatus, at: number): Promise<boolean>;
+  /** Units of `sku` the user holds in live reservations plus confirmed or completed orders. */
+  unitsHeldByUser(userId: string, sku: string): Promise<number>;
+
+  insertOrder(order: Order): Promise<void>;
+  getOrder(id: string): Promise<Order | null>;
+  getOrderByReservation(reservationId: string): Promise<Order | null>;
+  moveOrder(id: string, from: OrderStatus, to: OrderStatus, paymentStatus: PaymentStatus, at: number): Promise<boolean>;
+
+  getIdempotencyRecord(principal: string, key: string): Promise<IdempotencyRecord | null>;
+  /**
+   * Claims the key: inserts the record when the key is free, or replaces one that has expired
+   * (expires_at <= now) or was abandoned (no response and locked_until <= now). Returns false,
+   * changing nothing, when a live record holds the key (another request claimed it first).
+   */
+  claimIdempotencyRecord(record: IdempotencyRecord, now: number): Promise<boolean>;
+  completeIdempotencyRecord(principal: string, key: string, statusCode: number, responseBody: string): Promise<void>;
+  /**
+   * Frees a key whose request had no effect. Only a pending record goes: a completed one means
+   * the effect committed (say, just before the connection dropped) and must keep answering.
+   */
+  deleteIdempotencyRecord(principal: string, key: string): Promise<void>;
+  pruneIdempotencyRecords(now: number, limit: number): Promise<number>;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /**
+   * Runs `fn` atomically: all of its writes commit together or none do. SQLite serialises
+   * transactions in arrival order; PostgreSQL runs them concurrently, isolated by row locks
+   * and compare-and-set statements, and may run `fn` again after a deadlock or serialisation
+   * failure, so `fn` must have no effect outside the transaction.
+   */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** Resolves when the store answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+

@@ -1,0 +1,72 @@
+import type { LightMyRequestResponse } from 'fastify';
+import { buildApp, type Stockhold } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { ManualClock } from '../../src/domain/clock.js';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import type { Store } from '../../src/storage/store.js';
+import { openPostgresTestStore } from './postgres.js';
+
+export const TTL_MS = 300_000;
+
+export interface TestApp extends Stockhold {
+  clock: ManualClock;
+  close(): Promise<void>;
+}
+
+/** Which store the suite runs on: the runner runs it once per store (TEST_STORE=sqlite|postgres). */
+export const TEST_STORE = process.env.TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+
+/** A fresh store per test, real SQLite in memory or a PostgreSQL schema of its own: nothing is shared. */
+export function openTestStore(): Promise<Store> {
+  return TEST_STORE === 'postgres' ? openPostgresTestStore() : Promise.resolve(new SqliteStore({ filename: ':memory:' }));
+}
+
+/** `store` defaults to a fresh one (openTestStore); the app closes it either way. */
+export async function startTestApp(
+  options: { seed?: boolean; env?: Record<string, string>; store?: Store } = {},
+): Promise<TestApp> {
+  const clock = new ManualClock();
+  const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: 'sqlite::memory:', ...options.env });
+  const store = options.store ?? (await openTestStore());
+  const stockhold = await buildApp({ config, store, clock, seedDemoCatalog: options.seed ?? false });
+  return { ...stockhold, clock, close: () => stockhold.app.close() };
+}
+
+export interface JsonResponse {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  headers: LightMyRequestResponse['headers'];
+  raw: string;
+}
+
+const wrap = (res: LightMyRequestResponse): JsonResponse => ({
+  status: res.statusCode,
+  body: res.body === '' ? undefined : JSON.parse(res.body),
+  headers: res.headers,
+  raw: res.body,
+});
+
+export async function post(t: Stockhold, url: string, payload: unknown, headers: Record<string, string> = {}) {
+  return wrap(await t.app.inject({ method: 'POST', url, payload: payload as object, headers }));
+}
+
+export async function get(t: Stockhold, url: string) {
+  return wrap(await t.app.inject({ method: 'GET', url }));
+}
+
+export async function createProduct(
+  t: Stockhold,
+  product: { sku: string; totalQuantity: number; price?: number; maxPerUser?: number | null; productName?: string },
+) {
+  const res = await post(t, '/inventory', { productName: `Product ${product.sku}`, price: 10, ...product });
+  if (res.status !== 201) throw new Error(`creating ${product.sku} failed: ${res.raw}`);
+  return res.body.data;
+}
+
+export async function reserve(t: Stockhold, userId: string, sku: string, quantity = 1, headers?: Record<string, string>) {
+  return post(t, '/inventory/reserve', { userId, sku, quantity }, headers);
+}
+
+export async function productOf(t: Stockhold, sku: string) {
+  return (await get(t, `/inventory/${sku}`)).body.data;
+}

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { SWEEP_BATCH_SIZE } from '../../src/jobs/expiry-sweeper.js';
+import { createProduct, get, post, productOf, reserve, startTestApp, TTL_MS, type TestApp } from '../helpers/test-app.js';
+
+describe('expiry', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await startTestApp();
+  });
+  afterEach(() => t.close());
+
+  const expireRows = async (sku: string) =>
+    (await get(t, `/inventory/${sku}/movements?limit=1000`)).body.data.filter((m: { reason: string }) => m.reason === 'EXPIRE');
+
+  it('stock held by an expired reservation is never refused, even before the sweeper runs', async () => {
+    await createProduct(t, { sku: 'SOLO', totalQuantity: 1 });
+    const first = (await reserve(t, 'early', 'SOLO')).body.data;
+    assert.equal((await reserve(t, 'late', 'SOLO')).status, 400);
+    t.clock.advance(TTL_MS);
+    const late = await reserve(t, 'late', 'SOLO');
+    assert.equal(late.status, 201);
+    assert.equal((await get(t, `/reservation/${first.reservationId}`)).body.data.status, 'EXPIRED');
+    assert.equal((await expireRows('SOLO')).length, 1);
+    const solo = await productOf(t, 'SOLO');
+    assert.deepEqual([solo.reservedQuantity, solo.availableQuantity], [1, 0]);
+  });
+
+  it('a due hold on the second line of a multi-line reserve is released for the buyer', async () => {
+    await createProduct(t, { sku: 'P1', totalQuantity: 5 });
+    await createProduct(t, { sku: 'P2', totalQuantity: 1 });
+    await reserve(t, 'holder', 'P2');
+    t.clock.advance(TTL_MS + 1);
+    const res = await post(t, '/inventory/reserve', { userId: 'buyer', items: [{ sku: 'P1', quantity: 1 }, { sku: 'P2', quantity: 1 }] });
+    assert.equal(res.status, 201);
+    assert.equal((await productOf(t, 'P1')).reservedQuantity, 1);
+    assert.equal((await productOf(t, 'P2')).reservedQuantity, 1);
+  });
+
+  it('a reservation is not expired a moment before its expiresAt', async () => {
+    await createProduct(t, { sku: 'EDGE', totalQuantity: 1 });
+    const r = (await reserve(t, 'u', 'EDGE')).body.data;
+    t.clock.advance(TTL_MS - 1);
+    assert.equal((await reserve(t, 'v', 'EDGE')).status, 400);
+    assert.equal((await get(t, `/reservation/${r.reservationId}`)).body.data.status, 'RESERVED');
+    await t.sweeper.runOnce();
+    assert.equal((await productOf(t, 'EDGE')).reservedQuantity, 1);
+  });
+
+  it('the sweeper returns the units of every due reservation in batches of at most 500', async () => {
+    await createProduct(t, { sku: 'BULK', totalQuantity: 2000 });
+    const count = 2 * SWEEP_BATCH_SIZE + 3;
+    await Promise.all(
+      Array.from({ length: count }, (_, i) => t.reservations.reserve({ userId: `u${i}`, lines: [{ sku: 'BULK', quantity: 1 }] })),
+    );
+    const expiredPerTransaction: number[] = [];
+    let current = 0;
+    t.events.on('reservation.expired', () => current++);
+    const expireDue = t.reservations.expireDue.bind(t.reservations);
+    t.reservations.expireDue = async (batch) => {
+      current = 0;
+      const n = await expireDue(batch);
+      expiredPerTransaction.push(current);
+      return n;
+    };
+    t.clock.advance(TTL_MS);
+    const result = await t.sweeper.runOnce();
+    assert.equal(result.expired, count);
+    assert.deepEqual(expiredPerTransaction, [500, 500, 3]);
+    assert.equal((await productOf(t, 'BULK')).reservedQuantity, 0);
+  });
+
+  it('each reservation expires exactly once, however many paths race for it', async () => {
+    await createProduct(t, { sku: 'RACE', totalQuantity: 50 });
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await reserve(t, `r${i}`, 'RACE')).body.data.reservationId);
+    t.clock.advance(TTL_MS);
+    await Promise.all([
+      t.sweeper.runOnce(),
+      ...ids.map((id) => get(t, `/reservation/${id}`)),
+      ...ids.map((id, i) => post(t, '/checkout/confirm', { reservationId: id, userId: `r${i}` })),
+      t.sweeper.runOnce(),
+      reserve(t, 'newcomer', 'RACE', 50),
+    ]);
+    const rows = await expireRows('RACE');
+    assert.equal(rows.length, 20);
+    assert.equal(new Set(rows.map((m: { refId: string }) => m.refId)).size, 20);
+    assert.equal((await productOf(t, 'RACE')).reservedQuantity, 50);
+  });
+
+  it('the sweeper runs on its own every CLEANUP_INTERVAL once started', async () => {
+    const fast = await startTestApp({ env: { CLEANUP_INTERVAL: '10' } });
+    try {
+      await createProduct(fast, { sku: 'AUTO', totalQuantity: 1 });
+      await reserve(fast, 'u', 'AUTO');
+      fast.clock.advance(TTL_MS);
+      const expired = new Promise<void>((resolve) => fast.events.on('reservation.expired', () => resolve()));
+      fast.sweeper.start();
+      // The sweeper's timer is unref'd (it must never keep a process alive), so hold the loop open here.
+      const keepAlive = setInterval(() => undefined, 1000);
+      try {
+        await expired;
+      } finally {
+        clearInterval(keepAlive);
+      }
+      assert.equal((await productOf(fast, 'AUTO')).reservedQuantity, 0);
+    } finally {
+      await fast.close();
+    }
+  });
+});

@@ -1,0 +1,1027 @@
+/**
+ * The storage contract: what every Store adapter must do, written only against the Store/StoreTx
+ * port. Each adapter's test file runs it unchanged:
+ *
+ *   runStoreContract('SQLite store (in memory)', async () => new SqliteStore({ filename: ':memory:' }));
+ *
+ * Rules for this file, so that the PostgreSQL adapter can run it as is:
+ * - no SQL and no adapter internals, only the port;
+ * - every store call is awaited: nothing here assumes an operation finishes synchronously;
+ * - every test gets a fresh, empty store from `openStore` and closes it afterwards;
+ * - times are plain epoch-millisecond numbers, never the wall clock.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import type {
+  LineItem,
+  NewProduct,
+  NewStockMovement,
+  Order,
+  Product,
+  Reservation,
+  ReservationStatus,
+  StockMovement,
+} from '../../src/domain/types.js';
+import { StoreUnavailableError } from '../../src/storage/store-errors.js';
+import type { DueScope, IdempotencyRecord, Store, StoreTx } from '../../src/storage/store.js';
+
+const T0 = Date.parse('2030-01-01T00:00:00Z');
+const T1 = T0 + 1_000;
+const T2 = T0 + 2_000;
+const TTL = 300_000;
+
+function newProduct(sku: string, onHand: number, extra: Partial<NewProduct> = {}): NewProduct {
+  return { sku, productName: `Product ${sku}`, priceMinor: 1_000, onHand, maxPerUser: null, ...extra };
+}
+
+function reservation(userId: string, items: LineItem[], extra: Partial<Reservation> = {}): Reservation {
+  return {
+    id: randomUUID(),
+    userId,
+    status: 'RESERVED',
+    items,
+    expiresAt: T0 + TTL,
+    createdAt: T0,
+    updatedAt: T0,
+    confirmedAt: null,
+    cancelledAt: null,
+    expiredAt: null,
+    ...extra,
+  };
+}
+
+function line(sku: string, quantity: number, unitPriceMinor = 1_000): LineItem {
+  return { sku, quantity, unitPriceMinor };
+}
+
+function orderFor(r: Reservation, extra: Partial<Order> = {}): Order {
+  return {
+    id: randomUUID(),
+    userId: r.userId,
+    reservationId: r.id,
+    items: r.items,
+    totalMinor: r.items.reduce((sum, item) => sum + item.quantity * item.unitPriceMinor, 0),
+    status: 'CONFIRMED',
+    paymentStatus: 'SUCCESS',
+    createdAt: T1,
+    updatedAt: T1,
+    cancelledAt: null,
+    completedAt: null,
+    ...extra,
+  };
+}
+
+function idempotencyRecord(principal: string, key: string, extra: Partial<IdempotencyRecord> = {}): IdempotencyRecord {
+  return {
+    principal,
+    key,
+    method: 'POST',
+    path: '/inventory/reserve',
+    requestHash: `hash-of-${key}`,
+    statusCode: null,
+    responseBody: null,
+    createdAt: T0,
+    expiresAt: T0 + 86_400_000,
+    lockedUntil: T0 + 30_000,
+    ...extra,
+  };
+}
+
+function movement(sku: string, deltas: Partial<NewStockMovement>): NewStockMovement {
+  return { sku, deltaOnHand: 0, deltaReserved: 0, deltaSold: 0, reason: 'ADJUST', refId: null, at: T1, ...deltas };
+}
+
+/** The ledger row without its id, which is the adapter's to choose. */
+function withoutId({ id: _id, ...rest }: StockMovement): NewStockMovement {
+  return rest;
+}
+
+const sorted = (ids: readonly string[]): string[] => [...ids].sort();
+
+class Boom extends Error {
+  constructor() {
+    super('boom: the transaction body failed on purpose');
+    this.name = 'Boom';
+  }
+}
+
+export interface ContractOptions {
+  /** SQLite serialises transactions in arrival order; PostgreSQL runs them concurrently. */
+  servesInArrivalOrder: boolean;
+}
+
+export function runStoreContract(
+  name: string,
+  openStore: () => Promise<Store>,
+  options: ContractOptions = { servesInArrivalOrder: true },
+): void {
+  const serialOnly = options.servesInArrivalOrder ? {} : { skip: 'this store runs transactions concurrently, by design' };
+  describe(name, () => {
+    let store: Store;
+    let open: Store | null = null;
+
+    beforeEach(async () => {
+      store = await openStore();
+      open = store;
+    });
+
+    afterEach(async () => {
+      const closing = open;
+      open = null;
+      await closing?.close();
+    });
+
+    /** Runs one transaction on the test's store. */
+    const run = <T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> => store.transaction(fn);
+
+    const product = async (sku: string): Promise<Product> => {
+      const found = await run((tx) => tx.getProduct(sku));
+      assert.ok(found, `product ${sku} should exist`);
+      return found;
+    };
+
+    const counters = async (sku: string) => {
+      const { onHand, reserved, sold } = await product(sku);
+      return { onHand, reserved, sold };
+    };
+
+    /** Every ledger row of a sku, newest first, read page by page through the beforeId cursor. */
+    const wholeLedger = async (sku: string, pageSize = 100): Promise<StockMovement[]> => {
+      const rows: StockMovement[] = [];
+      let beforeId: number | null = null;
+      for (;;) {
+        const cursor: number | null = beforeId;
+        const page: StockMovement[] = await run((tx) => tx.listMovements(sku, cursor, pageSize));
+        assert.ok(page.length <= pageSize, 'a page never holds more rows than the limit');
+        rows.push(...page);
+        if (page.length < pageSize) return rows;
+        beforeId = page[page.length - 1]!.id;
+      }
+    };
+
+    const seed = (...products: NewProduct[]) =>
+      run(async (tx) => {
+        for (const p of products) assert.equal(await tx.insertProduct(p, T0), true, `inserting ${p.sku}`);
+      });
+
+    describe('products', () => {
+      it('insertProduct stores a product with nothing reserved or sold, stamped with the given time', async () => {
+        assert.equal(await run((tx) => tx.insertProduct(newProduct('WIDGET', 5, { priceMinor: 1_999, maxPerUser: 2 }), T0)), true);
+        assert.equal(await run((tx) => tx.insertProduct(newProduct('GADGET', 0), T1)), true);
+
+        assert.deepEqual(await product('WIDGET'), {
+          sku: 'WIDGET', productName: 'Product WIDGET', priceMinor: 1_999, onHand: 5, reserved: 0, sold: 0,
+          maxPerUser: 2, createdAt: T0, updatedAt: T0,
+        });
+        assert.deepEqual(await product('GADGET'), {
+          sku: 'GADGET', productName: 'Product GADGET', priceMinor: 1_000, onHand: 0, reserved: 0, sold: 0,
+          maxPerUser: null, createdAt: T1, updatedAt: T1,
+        });
+      });
+
+      it('insertProduct returns false for an existing sku and changes nothing', async () => {
+        await seed(newProduct('WIDGET', 5));
+        const before = await product('WIDGET');
+
+        const again = await run((tx) =>
+          tx.insertProduct(newProduct('WIDGET', 99, { productName: 'Other', priceMinor: 1, maxPerUser: 3 }), T1));
+
+        assert.equal(again, false);
+        assert.deepEqual(await product('WIDGET'), before);
+        assert.equal(await run((tx) => tx.countProducts()), 1);
+        assert.deepEqual((await wholeLedger('WIDGET')).map((m) => m.reason), ['RECEIVE'], 'no second RECEIVE row');
+      });
+
+      it('insertProduct writes a RECEIVE ledger row for the stock it starts with, and none for zero stock', async () => {
+        await run(async (tx) => {
+          await tx.insertProduct(newProduct('WIDGET', 5), T0);
+          await tx.insertProduct(newProduct('EMPTY', 0), T0);
+        });
+
+        const ledger = await wholeLedger('WIDGET');
+        assert.equal(ledger.length, 1);
+        assert.deepEqual(withoutId(ledger[0]!), {
+          sku: 'WIDGET', deltaOnHand: 5, deltaReserved: 0, deltaSold: 0, reason: 'RECEIVE', refId: null, at: T0,
+        });
+        assert.equal(typeof ledger[0]!.id, 'number');
+        assert.deepEqual(await wholeLedger('EMPTY'), []);
+      });
+
+      it('getProduct returns null for an unknown sku', async () => {
+        await seed(newProduct('WIDGET', 1));
+        assert.equal(await run((tx) => tx.getProduct('NOPE')), null);
+      });
+
+      it('getProducts returns the known skus sorted by sku and leaves out unknown ones', async () => {
+        await seed(newProduct('CHAIR', 1), newProduct('APPLE', 2), newProduct('BENCH', 3));
+
+        const found = await run((tx) => tx.getProducts(['CHAIR', 'NOPE', 'APPLE']));
+        assert.deepEqual(found.map((p) => [p.sku, p.onHand]), [['APPLE', 2], ['CHAIR', 1]]);
+        assert.deepEqual(found[0], await product('APPLE'), 'whole products, not just skus');
+        assert.deepEqual(await run((tx) => tx.getProducts([])), []);
+      });
+
+      it('updateProductDetails changes name and price, stamps updatedAt and leaves the counters alone', async () => {
+        await seed(newProduct('WIDGET', 5));
+        await run((tx) => tx.holdStock([{ sku: 'WIDGET', quantity: 2 }], randomUUID(), T0));
+
+        await run((tx) => tx.updateProductDetails('WIDGET', 'Renamed widget', 2_500, T2));
+
+        assert.deepEqual(await product('WIDGET'), {
+          sku: 'WIDGET', productName: 'Renamed widget', priceMinor: 2_500, onHand: 5, reserved: 2, sold: 0,
+          maxPerUser: null, createdAt: T0, updatedAt: T2,
+        });
+      });
+
+      it('listProducts pages through every product in sku order with an afterSku cursor and a limit', async () => {
+        const skus = ['B2', 'A1', 'C3', 'A10', 'B1', 'AB', 'A2'];
+        await seed(...skus.map((sku, i) => newProduct(sku, i)));
+        const expected = [...skus].sort(); // A1, A10, A2, AB, B1, B2, C3
+
+        const pages: string[][] = [];
+        let after: string | null = null;
+        for (let guard = 0; guard < 10; guard++) {
+          const cursor: string | null = after;
+          const page: Product[] = await run((tx) => tx.listProducts(cursor, 3));
+          if (page.length === 0) break;
+          pages.push(page.map((p) => p.sku));
+          after = page[page.length - 1]!.sku;
+        }
+        assert.deepEqual(pages, [expected.slice(0, 3), expected.slice(3, 6), expected.slice(6)]);
+
+        const all = await run((tx) => tx.listProducts(null, 100));
+        assert.deepEqual(all.map((p) => p.sku), expected);
+        assert.deepEqual(all.find((p) => p.sku === 'C3'), await product('C3'), 'whole products, not just skus');
+
+        // The cursor need not be an existing sku.
+        assert.deepEqual((await run((tx) => tx.listProducts('A15', 2))).map((p) => p.sku), ['A2', 'AB']);
+        assert.deepEqual(await run((tx) => tx.listProducts('C3', 10)), []);
+      });
+
+      it('listProducts orders skus by their bytes, so every dialect pages them the same way', async () => {
+        // '-' < digits < letters < '_' in byte order; a locale collation would order these differently.
+        const skus = ['A_1', 'A1', 'A-1', 'AA', 'A-B', 'A_B', 'A0'];
+        await seed(...skus.map((sku) => newProduct(sku, 1)));
+        const expected = [...skus].sort(); // A-1, A-B, A0, A1, AA, A_1, A_B
+
+        assert.deepEqual((await run((tx) => tx.listProducts(null, 100))).map((p) => p.sku), expected);
+        assert.deepEqual((await run((tx) => tx.listProducts('A1', 100))).map((p) => p.sku), expected.slice(4));
+        assert.deepEqual((await run((tx) => tx.getProducts(skus))).map((p) => p.sku), expected);
+      });
+
+      it('countProducts counts every product', async () => {
+        assert.equal(await run((tx) => tx.countProducts()), 0);
+        await seed(newProduct('A', 1), newProduct('B', 0), newProduct('C', 3));
+        assert.equal(await run((tx) => tx.countProducts()), 3);
+      });
+    });
+
+    describe('holding stock', () => {
+      it('holdStock holds every line and writes one RESERVE ledger row per line', async () => {
+        await seed(newProduct('APPLE', 5), newProduct('BENCH', 3));
+        const ref = randomUUID();
+
+        const result = await run((tx) =>
+          tx.holdStock([{ sku: 'APPLE', quantity: 2 }, { sku: 'BENCH', quantity: 3 }], ref, T1));
+
+        assert.deepEqual(result, { ok: true });
+        assert.deepEqual(await product('APPLE'), {
+          sku: 'APPLE', productName: 'Product APPLE', priceMinor: 1_000, onHand: 5, reserved: 2, sold: 0,
+          maxPerUser: null, createdAt: T0, updatedAt: T1,
+        });
+        assert.deepEqual(await counters('BENCH'), { onHand: 3, reserved: 3, sold: 0 });
+        assert.deepEqual((await wholeLedger('APPLE')).map(withoutId), [
+          { sku: 'APPLE', deltaOnHand: 0, deltaReserved: 2, deltaSold: 0, reason: 'RESERVE', refId: ref, at: T1 },
+          { sku: 'APPLE', deltaOnHand: 5, deltaReserved: 0, deltaSold: 0, reason: 'RECEIVE', refId: null, at: T0 },
+        ]);
+        assert.deepEqual(withoutId((await wholeLedger('BENCH'))[0]!), {
+          sku: 'BENCH', deltaOnHand: 0, deltaReserved: 3, deltaSold: 0, reason: 'RESERVE', refId: ref, at: T1,
+        });
+      });
+
+      it('holdStock stops at the first line that does not fit and reports its sku and available units', async () => {
+        await seed(newProduct('APPLE', 5), newProduct('BENCH', 1), newProduct('CHAIR', 5));
+
+        await run(async (tx) => {
+          const result = await tx.holdStock(
+            [{ sku: 'APPLE', quantity: 2 }, { sku: 'BENCH', quantity: 2 }, { sku: 'CHAIR', quantity: 1 }],
+            randomUUID(),
+            T1,
+          );
+          assert.deepEqual(result, { ok: false, sku: 'BENCH', available: 1 });
+          // Lines after the failing one are never tried.
+          assert.equal((await tx.getProduct('CHAIR'))?.reserved, 0);
+          assert.equal((await tx.getProduct('BENCH'))?.reserved, 0);
+        });
+        assert.deepEqual((await wholeLedger('CHAIR')).map((m) => m.reason), ['RECEIVE']);
+        assert.deepEqual((await wholeLedger('BENCH')).map((m) => m.reason), ['RECEIVE']);
+      });
+
+      it('holdStock reports an unknown sku as not fitting, with nothing available', async () => {
+        const result = await run((tx) => tx.holdStock([{ sku: 'GHOST', quantity: 1 }], randomUUID(), T1));
+        assert.deepEqual(result, { ok: false, sku: 'GHOST', available: 0 });
+      });
+
+      it('a guarded hold never takes reserved past on_hand', async () => {
+        await seed(newProduct('WIDGET', 3));
+
+        assert.deepEqual(await run((tx) => tx.holdStock([{ sku: 'WIDGET', quantity: 4 }], randomUUID(), T1)),
+          { ok: false, sku: 'WIDGET', available: 3 });
+        assert.deepEqual(await run((tx) => tx.holdStock([{ sku: 'WIDGET', quantity: 2 }], randomUUID(), T1)), { ok: true });
+        assert.deepEqual(await run((tx) => tx.holdStock([{ sku: 'WIDGET', quantity: 2 }], randomUUID(), T1)),
+          { ok: false, sku: 'WIDGET', available: 1 });
+        assert.deepEqual(await run((tx) => tx.holdStock([{ sku: 'WIDGET', quantity: 1 }], randomUUID(), T1)), { ok: true });
+        assert.deepEqual(await run((tx) => tx.holdStock([{ sku: 'WIDGET', quantity: 1 }], randomUUID(), T1)),
+          { ok: false, sku: 'WIDGET', available: 0 });
+
+        assert.deepEqual(await counters('WIDGET'), { onHand: 3, reserved: 3, sold: 0 });
+        assert.equal((await wholeLedger('WIDGET')).filter((m) => m.reason === 'RESERVE').length, 2);
+      });
+
+      it('when a transaction throws after a partial hold, every earlier line rolls back', async () => {
+        await seed(newProduct('APPLE', 5), newProduct('BENCH', 1));
+        const before = { apple: await product('APPLE'), bench: await product('BENCH') };
+        const boom = new Boom();
+
+        await assert.rejects(
+          run(async (tx) => {
+            const result = await tx.holdStock([{ sku: 'APPLE', quantity: 2 }, { sku: 'BENCH', quantity: 2 }], randomUUID(), T1);
+            assert.equal(result.ok, false);
+            assert.equal((await tx.getProduct('APPLE'))?.reserved, 2, 'the earlier line was held inside the transaction');
+            throw boom;
+          }),
+          (err) => err === boom,
+        );
+
+        assert.deepEqual(await product('APPLE'), before.apple);
+        assert.deepEqual(await product('BENCH'), before.bench);
+        assert.deepEqual((await wholeLedger('APPLE')).map((m) => m.reason), ['RECEIVE'], 'the RESERVE row rolled back too');
+      });
+
+      it('200 concurrent single-unit holds against on_hand 7: exactly 7 succeed and reserved is 7', async () => {
+        await seed(newProduct('HOT', 7));
+
+        const results = await Promise.all(
+          Array.from({ length: 200 }, (_, i) =>
+            store.transaction((tx) => tx.holdStock([{ sku: 'HOT', quantity: 1 }], randomUUID(), T1 + i))),
+        );
+
+        assert.equal(results.filter((r) => r.ok).length, 7);
+        for (const r of results) if (!r.ok) assert.deepEqual(r, { ok: false, sku: 'HOT', available: 0 });
+        assert.deepEqual(await counters('HOT'), { onHand: 7, reserved: 7, sold: 0 });
+        assert.equal((await wholeLedger('HOT')).filter((m) => m.reason === 'RESERVE').length, 7);
+      });
+    });
+
+    describe('stock movements', () => {
+      it('moveStock applies each movement and writes one ledger row for each', async () => {
+        await seed(newProduct('WIDGET', 10));
+        const ref = randomUUID();
+        await run((tx) => tx.holdStock([{ sku: 'WIDGET', quantity: 4 }], ref, T1));
+
+        const moves: NewStockMovement[] = [
+          movement('WIDGET', { deltaOnHand: -2, deltaReserved: -2, deltaSold: 2, reason: 'CONFIRM', refId: ref, at: T2 }),
+          movement('WIDGET', { deltaReserved: -1, reason: 'RELEASE', refId: ref, at: T2 + 1 }),
+          movement('WIDGET', { deltaReserved: -1, reason: 'EXPIRE', refId: ref, at: T2 + 2 }),
+          movement('WIDGET', { deltaOnHand: 1, deltaSold: -1, reason: 'RESTOCK', refId: randomUUID(), at: T2 + 3 }),
+          movement('WIDGET', { deltaOnHand: 5, reason: 'ADJUST', at: T2 + 4 }),
+        ];
+        await run((tx) => tx.moveStock(moves));
+
+        assert.deepEqual(await product('WIDGET'), {
+          sku: 'WIDGET', productName: 'Product WIDGET', priceMinor: 1_000, onHand: 14, reserved: 0, sold: 1,
+          maxPerUser: null, createdAt: T0, updatedAt: T2 + 4,
+        });
+        const ledger = await wholeLedger('WIDGET');
+        assert.equal(ledger.length, 2 + moves.length);
+        assert.deepEqual(ledger.slice(0, moves.length).map(withoutId), [...moves].reverse(), 'one row per movement, newest first');
+      });
+
+      it('moveStock that would break 0 <= reserved <= on_hand rejects and rolls its transaction back', async () => {
+        await seed(newProduct('WIDGET', 3));
+        await run((tx) => tx.holdStock([{ sku: 'WIDGET', quantity: 2 }], randomUUID(), T1));
+        const before = await product('WIDGET');
+
+        await assert.rejects(run((tx) => tx.moveStock([movement('WIDGET', { deltaOnHand: -2 })])), 'reserved above on_hand');
+        await assert.rejects(run((tx) => tx.moveStock([movement('WIDGET', { deltaReserved: -3 })])), 'negative reserved');
+        await assert.rejects(run((tx) => tx.moveStock([movement('WIDGET', { deltaSold: -1 })])), 'negative sold');
+
+        assert.deepEqual(await product('WIDGET'), before);
+        assert.equal((await wholeLedger('WIDGET')).length, 2);
+      });
+
+      it('listMovements pages one sku newest first through the beforeId cursor', async () => {
+        await seed(newProduct('APPLE', 1), newProduct('BENCH', 1));
+        await run((tx) => tx.moveStock(Array.from({ length: 6 }, (_, i) =>
+          movement(i % 2 === 0 ? 'APPLE' : 'BENCH', { deltaOnHand: 1, at: T1 + i }))));
+
+        const first = await run((tx) => tx.listMovements('APPLE', null, 2));
+        assert.deepEqual(first.map((m) => m.at), [T1 + 4, T1 + 2]);
+        const second = await run((tx) => tx.listMovements('APPLE', first[1]!.id, 2));
+        assert.deepEqual(second.map((m) => [m.at, m.reason]), [[T1, 'ADJUST'], [T0, 'RECEIVE']]);
+        assert.ok(second.every((m) => m.id < first[1]!.id));
+        assert.deepEqual(await run((tx) => tx.listMovements('APPLE', second[1]!.id, 2)), []);
+        assert.deepEqual(await run((tx) => tx.listMovements('GHOST', null, 10)), []);
+        assert.ok((await wholeLedger('BENCH')).every((m) => m.sku === 'BENCH'));
+      });
+
+      it('replaying the whole ledger, page by page, reproduces on_hand, reserved and sold exactly', async () => {
+        await seed(newProduct('WIDGET', 50), newProduct('OTHER', 9));
+        // A busy day: holds, confirms, releases, expiries, restocks and adjustments, with another sku interleaved.
+        for (let i = 0; i < 20; i++) {
+          const ref = randomUUID();
+          await run(async (tx) => {
+            const held = await tx.holdStock([{ sku: 'OTHER', quantity: 1 }, { sku: 'WIDGET', quantity: 2 }], ref, T1 + i);
+            if (!held.ok) return;
+            const end = i % 4;
+            await tx.moveStock([
+              end === 0
+                ? movement('WIDGET', { deltaOnHand: -2, deltaReserved: -2, deltaSold: 2, reason: 'CONFIRM', refId: ref })
+                : end === 1
+                  ? movement('WIDGET', { deltaReserved: -2, reason: 'RELEASE', refId: ref })
+                  : end === 2
+                    ? movement('WIDGET', { deltaReserved: -2, reason: 'EXPIRE', refId: ref })
+                    : movement('WIDGET', { deltaOnHand: 1, reason: 'ADJUST' }),
+              movement('OTHER', { deltaReserved: -1, reason: 'RELEASE', refId: ref }),
+            ]);
+          });
+        }
+        await run((tx) => tx.moveStock([movement('WIDGET', { deltaOnHand: 1, deltaSold: -1, reason: 'RESTOCK' })]));
+        await run((tx) => tx.holdStock([{ sku: 'WIDGET', quantity: 3 }], randomUUID(), T2));
+
+        for (const sku of ['WIDGET', 'OTHER']) {
+          const ledger = await wholeLedger(sku, 7);
+          assert.ok(ledger.length > 7, 'the ledger spans several pages');
+          assert.ok(ledger.every((m) => m.sku === sku));
+          for (let i = 1; i < ledger.length; i++) assert.ok(ledger[i]!.id < ledger[i - 1]!.id, 'ids strictly decrease');
+
+          const replayed = ledger.reduce(
+            (acc, m) => ({
+              onHand: acc.onHand + m.deltaOnHand,
+              reserved: acc.reserved + m.deltaReserved,
+              sold: acc.sold + m.deltaSold,
+            }),
+            { onHand: 0, reserved: 0, sold: 0 },
+          );
+          assert.deepEqual(replayed, await counters(sku), `${sku} counters re-derive from its ledger`);
+        }
+        // 5 confirms of 2, 5 adjustments of +1 that keep their 2 held, 1 restock, then a hold of 3.
+        assert.deepEqual(await counters('WIDGET'), { onHand: 50 - 10 + 5 + 1, reserved: 10 + 3, sold: 10 - 1 });
+      });
+    });
+
+    describe('product balances', () => {
+      it('productBalances reports, per product in sku order, the counters next to the ledger, live reservations and orders', async () => {
+        await seed(newProduct('WIDGET', 10), newProduct('GADGET', 6), newProduct('EMPTY', 0));
+        const live = reservation('u1', [line('GADGET', 1), line('WIDGET', 2)]);
+        const done = reservation('u2', [line('WIDGET', 3)], { status: 'CONFIRMED' });
+        const ended = reservation('u3', [line('WIDGET', 1)], { status: 'CANCELLED' });
+        const refunded = reservation('u4', [line('GADGET', 2)], { status: 'CONFIRMED' });
+        await run(async (tx) => {
+          for (const r of [live, done, ended, refunded]) await tx.insertReservation(r);
+          await tx.insertOrder(orderFor(done, { status: 'COMPLETED' }));
+          await tx.insertOrder(orderFor(refunded, { status: 'CANCELLED' }));
+          await tx.holdStock([{ sku: 'GADGET', quantity: 1 }, { sku: 'WIDGET', quantity: 2 }], live.id, T1);
+          await tx.moveStock([
+            movement('WIDGET', { deltaOnHand: -3, deltaSold: 3, reason: 'CONFIRM', refId: done.id }),
+            movement('WIDGET', { deltaOnHand: 4, reason: 'ADJUST' }),
+          ]);
+        });
+        const balances = await run((tx) => tx.productBalances());
+        assert.deepEqual(balances, [
+          { sku: 'EMPTY', onHand: 0, reserved: 0, sold: 0, ledgerOnHand: 0, ledgerReserved: 0, ledgerSold: 0, received: 0, liveReserved: 0, orderedSold: 0 },
+          { sku: 'GADGET', onHand: 6, reserved: 1, sold: 0, ledgerOnHand: 6, ledgerReserved: 1, ledgerSold: 0, received: 6, liveReserved: 1, orderedSold: 0 },
+          { sku: 'WIDGET', onHand: 11, reserved: 2, sold: 3, ledgerOnHand: 11, ledgerReserved: 2, ledgerSold: 3, received: 14, liveReserved: 2, orderedSold: 3 },
+        ]);
+        assert.deepEqual(await run((tx) => tx.productBalances({ lock: true })), balances, 'the locking read sees the same');
+      });
+
+      it('correctStock overwrites counters and appends one ADJUST row per adjustment; out-of-bounds counters roll back', async () => {
+        await seed(newProduct('WIDGET', 10), newProduct('GADGET', 5));
+        await run((tx) =>
+          tx.correctStock(
+            [
+              { sku: 'GADGET', onHand: 5, reserved: 0, sold: 0, adjustment: null },
+              { sku: 'WIDGET', onHand: 12, reserved: 1, sold: 0, adjustment: { deltaOnHand: 2, deltaReserved: 1, deltaSold: 0 } },
+            ],
+            'reconcile',
+            T2,
+          ),
+        );
+        assert.deepEqual(await counters('WIDGET'), { onHand: 12, reserved: 1, sold: 0 });
+        assert.equal((await product('WIDGET')).updatedAt, T2);
+        assert.deepEqual((await wholeLedger('WIDGET')).map(withoutId), [
+          movement('WIDGET', { deltaOnHand: 2, deltaReserved: 1, reason: 'ADJUST', refId: 'reconcile', at: T2 }),
+          movement('WIDGET', { deltaOnHand: 10, reason: 'RECEIVE', at: T0 }),
+        ]);
+        assert.equal((await wholeLedger('GADGET')).length, 1, 'no adjustment, no row');
+
+        await assert.rejects(
+          run((tx) => tx.correctStock([{ sku: 'GADGET', onHand: 1, reserved: 2, sold: 0, adjustment: null }], 'reconcile', T2)),
+        );
+        assert.deepEqual(await counters('GADGET'), { onHand: 5, reserved: 0, sold: 0 });
+      });
+    });
+
+    describe('reservations', () => {
+      it('insertReservation and getReservation round-trip every field, items sorted by sku', async () => {
+        await seed(newProduct('APPLE', 5), newProduct('BENCH', 5), newProduct('CHAIR', 5));
+        const r = reservation('user-1', [line('CHAIR', 1, 300), line('APPLE', 2, 100), line('BENCH', 3, 200)], {
+          expiresAt: T0 + 123_456,
+          createdAt: T0 + 1,
+          updatedAt: T0 + 2,
+        });
+        const ended = reservation('user-1', [line('APPLE', 1)], {
+          status: 'CONFIRMED', confirmedAt: T1, cancelledAt: T1 + 1, expiredAt: T1 + 2, updatedAt: T1,
+        });
+
+        await run(async (tx) => {
+          await tx.insertReservation(r);
+          await tx.insertReservation(ended);
+        });
+
+        assert.deepEqual(await run((tx) => tx.getReservation(r.id)), {
+          ...r,
+          items: [line('APPLE', 2, 100), line('BENCH', 3, 200), line('CHAIR', 1, 300)],
+        });
+        assert.deepEqual(await run((tx) => tx.getReservation(ended.id)), ended);
+        assert.equal(await run((tx) => tx.getReservation(randomUUID())), null);
+      });
+
+      it('listLiveReservations returns every RESERVED reservation of the user, with items, oldest first', async () => {
+        await seed(newProduct('APPLE', 50), newProduct('BENCH', 50), newProduct('CHAIR', 50));
+        const both = reservation('user-1', [line('BENCH', 1), line('APPLE', 1)], { createdAt: T2 });
+        const older = reservation('user-1', [line('BENCH', 2)], { createdAt: T0 });
+        const chairOnly = reservation('user-1', [line('CHAIR', 1)], { createdAt: T1, expiresAt: T0 });
+        const confirmed = reservation('user-1', [line('APPLE', 1)], { status: 'CONFIRMED', confirmedAt: T1 });
+        const cancelled = reservation('user-1', [line('APPLE', 1)], { status: 'CANCELLED', cancelledAt: T1 });
+        const expired = reservation('user-1', [line('BENCH', 1)], { status: 'EXPIRED', expiredAt: T1 });
+        const otherUser = reservation('user-2', [line('APPLE', 1)], { createdAt: T0 });
+        await run(async (tx) => {
+          for (const r of [both, older, chairOnly, confirmed, cancelled, expired, otherUser]) await tx.insertReservation(r);
+        });
+        const list = (userId: string) => run((tx) => tx.listLiveReservations(userId));
+
+        assert.deepEqual(await list('user-1'), [
+          older,
+          chairOnly,
+          { ...both, items: [line('APPLE', 1), line('BENCH', 1)] },
+        ], 'each live reservation once, due ones included, with items sorted by sku, oldest first');
+        assert.deepEqual((await list('user-2')).map((r) => r.id), [otherUser.id]);
+        assert.deepEqual(await list('nobody'), []);
+      });
+
+      it('nextExpiryForSku is the expiry of the earliest live reservation holding that sku', async () => {
+        await seed(newProduct('APPLE', 50), newProduct('BENCH', 50));
+        const later = reservation('user-1', [line('APPLE', 1)], { expiresAt: T0 + 900 });
+        const sooner = reservation('user-2', [line('BENCH', 1), line('APPLE', 1)], { expiresAt: T0 + 500 });
+        const gone = reservation('user-3', [line('APPLE', 1)], { status: 'EXPIRED', expiresAt: T0 + 100, expiredAt: T0 + 100 });
+        await run(async (tx) => {
+          for (const r of [later, sooner, gone]) await tx.insertReservation(r);
+        });
+        assert.equal(await run((tx) => tx.nextExpiryForSku('APPLE')), T0 + 500);
+        assert.equal(await run((tx) => tx.nextExpiryForSku('BENCH')), T0 + 500);
+        await run((tx) => tx.moveReservation(sooner.id, 'RESERVED', 'CANCELLED', T1));
+        assert.equal(await run((tx) => tx.nextExpiryForSku('APPLE')), T0 + 900);
+        assert.equal(await run((tx) => tx.nextExpiryForSku('BENCH')), null);
+      });
+
+      it('findDueReservationIds finds RESERVED reservations with expires_at <= now, for all or one sku', async () => {
+        await seed(newProduct('APPLE', 50), newProduct('BENCH', 50));
+        const now = T0 + TTL;
+        const due1 = reservation('user-1', [line('APPLE', 1)], { expiresAt: now - 1 });
+        const dueAtNow = reservation('user-1', [line('BENCH', 1)], { expiresAt: now });
+        const due2 = reservation('user-2', [line('APPLE', 1), line('BENCH', 1)], { expiresAt: now - 60_000 });
+        const notYet = reservation('user-1', [line('APPLE', 1)], { expiresAt: now + 1 });
+        const notLive = (['CONFIRMED', 'CANCELLED', 'EXPIRED'] as const).map((status) =>
+          reservation('user-1', [line('APPLE', 1)], { status, expiresAt: now - 10 }));
+        await run(async (tx) => {
+          for (const r of [due1, dueAtNow, due2, notYet, ...notLive]) await tx.insertReservation(r);
+        });
+        const due = (limit: number, scope?: DueScope) =>
+          run((tx) => tx.findDueReservationIds(now, limit, scope));
+
+        assert.deepEqual(sorted(await due(100)), sorted([due1.id, dueAtNow.id, due2.id]));
+        assert.deepEqual(sorted(await due(100, { sku: 'APPLE' })), sorted([due1.id, due2.id]));
+        assert.deepEqual(sorted(await due(100, { sku: 'BENCH' })), sorted([dueAtNow.id, due2.id]));
+        assert.deepEqual(await due(100, { sku: 'GHOST' }), []);
+        assert.deepEqual(await run((tx) => tx.findDueReservationIds(T0, 100)), [], 'nothing is due earlier');
+
+        const limited = await due(2);
+        assert.equal(limited.length, 2);
+        assert.equal(new Set(limited).size, 2);
+        for (const id of limited) assert.ok([due1.id, dueAtNow.id, due2.id].includes(id));
+        assert.equal((await due(1, { sku: 'APPLE' })).length, 1);
+      });
+
+      it('moveReservation is a compare-and-set: the first move out of RESERVED wins and a second returns false', async () => {
+        await seed(newProduct('APPLE', 5));
+        const r = reservation('user-1', [line('APPLE', 1)]);
+        await run((tx) => tx.insertReservation(r));
+
+        assert.equal(await run((tx) => tx.moveReservation(r.id, 'RESERVED', 'CONFIRMED', T1)), true);
+        const confirmed = { ...r, status: 'CONFIRMED' as const, updatedAt: T1, confirmedAt: T1 };
+        assert.deepEqual(await run((tx) => tx.getReservation(r.id)), confirmed);
+
+        assert.equal(await run((tx) => tx.moveReservation(r.id, 'RESERVED', 'CANCELLED', T2)), false);
+        assert.equal(await run((tx) => tx.moveReservation(r.id, 'RESERVED', 'EXPIRED', T2)), false);
+        assert.deepEqual(await run((tx) => tx.getReservation(r.id)), confirmed, 'a lost move changes nothing');
+        assert.equal(await run((tx) => tx.moveReservation(randomUUID(), 'RESERVED', 'CANCELLED', T2)), false);
+      });
+
+      it('moveReservation stamps cancelledAt or expiredAt for those moves', async () => {
+        await seed(newProduct('APPLE', 5));
+        const toCancel = reservation('user-1', [line('APPLE', 1)]);
+        const toExpire = reservation('user-1', [line('APPLE', 1)]);
+        await run(async (tx) => {
+          await tx.insertReservation(toCancel);
+          await tx.insertReservation(toExpire);
+        });
+
+        assert.equal(await run((tx) => tx.moveReservation(toCancel.id, 'RESERVED', 'CANCELLED', T1)), true);
+        assert.equal(await run((tx) => tx.moveReservation(toExpire.id, 'RESERVED', 'EXPIRED', T2)), true);
+
+        assert.deepEqual(await run((tx) => tx.getReservation(toCancel.id)),
+          { ...toCancel, status: 'CANCELLED', updatedAt: T1, cancelledAt: T1 });
+        assert.deepEqual(await run((tx) => tx.getReservation(toExpire.id)),
+          { ...toExpire, status: 'EXPIRED', updatedAt: T2, expiredAt: T2 });
+      });
+
+      it('of many concurrent moves of one reservation out of RESERVED, exactly one wins', async () => {
+        await seed(newProduct('APPLE', 5));
+        const r = reservation('user-1', [line('APPLE', 1)]);
+        await run((tx) => tx.insertReservation(r));
+        const targets: ReservationStatus[] = ['CONFIRMED', 'CANCELLED', 'EXPIRED'];
+
+        const attempts = Array.from({ length: 30 }, (_, i) => ({ to: targets[i % 3]!, at: T1 + i }));
+        const won = await Promise.all(attempts.map(({ to, at }) =>
+          store.transaction((tx) => tx.moveReservation(r.id, 'RESERVED', to, at))));
+
+        assert.equal(won.filter(Boolean).length, 1);
+        const winner = attempts[won.indexOf(true)]!;
+        const final = await run((tx) => tx.getReservation(r.id));
+        assert.equal(final?.status, winner.to);
+        assert.equal(final?.updatedAt, winner.at);
+        assert.deepEqual(
+          [final?.confirmedAt, final?.cancelledAt, final?.expiredAt],
+          targets.map((t) => (t === winner.to ? winner.at : null)),
+        );
+      });
+
+      it('unitsHeldByUser counts live reservation units plus CONFIRMED and COMPLETED order units, not cancelled ones', async () => {
+        await seed(newProduct('APPLE', 100), newProduct('BENCH', 100));
+        const live1 = reservation('user-1', [line('APPLE', 2), line('BENCH', 1)]);
+        const live2 = reservation('user-1', [line('APPLE', 3)]);
+        const cancelled = reservation('user-1', [line('APPLE', 4)], { status: 'CANCELLED', cancelledAt: T1 });
+        const expired = reservation('user-1', [line('APPLE', 5)], { status: 'EXPIRED', expiredAt: T1 });
+        const toConfirmed = reservation('user-1', [line('APPLE', 6)], { status: 'CONFIRMED', confirmedAt: T1 });
+        const toCompleted = reservation('user-1', [line('APPLE', 7)], { status: 'CONFIRMED', confirmedAt: T1 });
+        const toCancelledOrder = reservation('user-1', [line('APPLE', 8)], { status: 'CONFIRMED', confirmedAt: T1 });
+        const otherUser = reservation('user-2', [line('APPLE', 9)]);
+        const otherUserOrder = reservation('user-2', [line('APPLE', 10)], { status: 'CONFIRMED', confirmedAt: T1 });
+        await run(async (tx) => {
+          for (const r of [live1, live2, cancelled, expired, toConfirmed, toCompleted, toCancelledOrder, otherUser, otherUserOrder]) {
+            await tx.insertReservation(r);
+          }
+          await tx.insertOrder(orderFor(toConfirmed));
+          await tx.insertOrder(orderFor(toCompleted, { status: 'COMPLETED', completedAt: T2 }));
+          await tx.insertOrder(orderFor(toCancelledOrder, { status: 'CANCELLED', paymentStatus: 'FAILED', cancelledAt: T2 }));
+          await tx.insertOrder(orderFor(otherUserOrder));
+        });
+        const held = (userId: string, sku: string) => run((tx) => tx.unitsHeldByUser(userId, sku));
+
+        assert.equal(await held('user-1', 'APPLE'), 2 + 3 + 6 + 7);
+        assert.equal(await held('user-1', 'BENCH'), 1);
+        assert.equal(await held('user-2', 'APPLE'), 9 + 10);
+        assert.equal(await held('user-2', 'BENCH'), 0);
+        assert.equal(await held('nobody', 'APPLE'), 0);
+
+        // Moving a live reservation out of RESERVED stops counting it at once.
+        await run((tx) => tx.moveReservation(live2.id, 'RESERVED', 'EXPIRED', T2));
+        assert.equal(await held('user-1', 'APPLE'), 2 + 6 + 7);
+      });
+    });
+
+    describe('orders', () => {
+      const setup = async () => {
+        await seed(newProduct('APPLE', 50), newProduct('BENCH', 50));
+        const r = reservation('user-1', [line('BENCH', 2, 250), line('APPLE', 1, 100)], { status: 'CONFIRMED', confirmedAt: T1 });
+        await run((tx) => tx.insertReservation(r));
+        return r;
+      };
+
+      it('insertOrder, getOrder and getOrderByReservation round-trip every field, items sorted by sku', async () => {
+        const r = await setup();
+        const order = orderFor(r, { paymentStatus: 'PENDING', createdAt: T1, updatedAt: T1 + 5 });
+        assert.equal(order.totalMinor, 600);
+        await run((tx) => tx.insertOrder(order));
+
+        const expected = { ...order, items: [line('APPLE', 1, 100), line('BENCH', 2, 250)] };
+        assert.deepEqual(await run((tx) => tx.getOrder(order.id)), expected);
+        assert.deepEqual(await run((tx) => tx.getOrderByReservation(r.id)), expected);
+
+        const ended = await (async () => {
+          const r2 = reservation('user-2', [line('APPLE', 3)], { status: 'CONFIRMED', confirmedAt: T1 });
+          await run((tx) => tx.insertReservation(r2));
+          const o = orderFor(r2, { status: 'CANCELLED', paymentStatus: 'FAILED', cancelledAt: T2, completedAt: T2 + 1 });
+          await run((tx) => tx.insertOrder(o));
+          return o;
+        })();
+        assert.deepEqual(await run((tx) => tx.getOrder(ended.id)), ended);
+        assert.deepEqual(await run((tx) => tx.getOrderByReservation(ended.reservationId)), ended);
+        assert.deepEqual(await run((tx) => tx.getOrderByReservation(r.id)), expected, 'each reservation finds its own order');
+      });
+
+      it('getOrder and getOrderByReservation return null when there is no such order', async () => {
+        const r = await setup();
+        const other = reservation('user-2', [line('APPLE', 1)], { status: 'CONFIRMED', confirmedAt: T1 });
+        await run(async (tx) => {
+          await tx.insertReservation(other);
+          await tx.insertOrder(orderFor(other));
+        });
+        assert.equal(await run((tx) => tx.getOrder(randomUUID())), null);
+        assert.equal(await run((tx) => tx.getOrderByReservation(r.id)), null);
+        assert.equal(await run((tx) => tx.getOrderByReservation(randomUUID())), null);
+      });
+
+      it('a second order for the same reservation is rejected and its whole transaction rolls back', async () => {
+        const r = await setup();
+        const first = orderFor(r);
+        await run((tx) => tx.insertOrder(first));
+        const stockBefore = await product('APPLE');
+        const second = orderFor(r, { totalMinor: 1, createdAt: T2, updatedAt: T2 });
+
+        await assert.rejects(run(async (tx) => {
+          await tx.moveStock([movement('APPLE', { deltaOnHand: 5, at: T2 })]);
+          await tx.claimIdempotencyRecord(idempotencyRecord('user-1', 'confirm-again'), T0);
+          await tx.insertOrder(second);
+        }));
+
+        assert.deepEqual(await run((tx) => tx.getOrderByReservation(r.id)), await run((tx) => tx.getOrder(first.id)));
+        assert.equal((await run((tx) => tx.getOrderByReservation(r.id)))?.id, first.id);
+        assert.equal(await run((tx) => tx.getOrder(second.id)), null);
+        assert.deepEqual(await product('APPLE'), stockBefore, 'the stock move in the same transaction rolled back');
+        assert.equal((await wholeLedger('APPLE')).length, 1);
+        assert.equal(await run((tx) => tx.getIdempotencyRecord('user-1', 'confirm-again')), null);
+
+        // The store is still usable afterwards.
+        assert.equal(await run((tx) => tx.moveOrder(first.id, 'CONFIRMED', 'COMPLETED', 'SUCCESS', T2)), true);
+      });
+
+      it('moveOrder is a compare-and-set that sets the payment status and stamps cancelledAt or completedAt', async () => {
+        const r = await setup();
+        const r2 = reservation('user-1', [line('APPLE', 1)], { status: 'CONFIRMED', confirmedAt: T1 });
+        const toCancel = orderFor(r, { paymentStatus: 'PENDING' });
+        const toComplete = orderFor(r2, { paymentStatus: 'PENDING' });
+        await run(async (tx) => {
+          await tx.insertReservation(r2);
+          await tx.insertOrder(toCancel);
+          await tx.insertOrder(toComplete);
+        });
+
+        assert.equal(await run((tx) => tx.moveOrder(toCancel.id, 'CONFIRMED', 'CANCELLED', 'FAILED', T2)), true);
+        const cancelled = { ...toCancel, items: [line('APPLE', 1, 100), line('BENCH', 2, 250)],
+          status: 'CANCELLED' as const, paymentStatus: 'FAILED' as const, updatedAt: T2, cancelledAt: T2 };
+        assert.deepEqual(await run((tx) => tx.getOrder(toCancel.id)), cancelled);
+
+        assert.equal(await run((tx) => tx.moveOrder(toCancel.id, 'CONFIRMED', 'COMPLETED', 'SUCCESS', T2 + 1)), false);
+        assert.deepEqual(await run((tx) => tx.getOrder(toCancel.id)), cancelled, 'a lost move changes nothing');
+
+        assert.equal(await run((tx) => tx.moveOrder(toComplete.id, 'CONFIRMED', 'COMPLETED', 'SUCCESS', T2 + 2)), true);
+        assert.deepEqual(await run((tx) => tx.getOrder(toComplete.id)),
+          { ...toComplete, status: 'COMPLETED', paymentStatus: 'SUCCESS', updatedAt: T2 + 2, completedAt: T2 + 2 });
+
+        assert.equal(await run((tx) => tx.moveOrder(randomUUID(), 'CONFIRMED', 'CANCELLED', 'FAILED', T2)), false);
+
+        const raced = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+          store.transaction((tx) => tx.moveOrder(toComplete.id, 'COMPLETED', 'CANCELLED', 'FAILED', T2 + 10 + i))));
+        assert.equal(raced.filter(Boolean).length, 1, 'of concurrent moves exactly one wins');
+      });
+    });
+
+    describe('idempotency records', () => {
+      it('claimIdempotencyRecord and getIdempotencyRecord round-trip a pending record', async () => {
+        const record = idempotencyRecord('user-1', 'key-1');
+        assert.equal(await run((tx) => tx.claimIdempotencyRecord(record, T0)), true);
+
+        assert.deepEqual(await run((tx) => tx.getIdempotencyRecord('user-1', 'key-1')), record);
+        assert.equal(await run((tx) => tx.getIdempotencyRecord('user-1', 'key-2')), null);
+        assert.equal(await run((tx) => tx.getIdempotencyRecord('user-2', 'key-1')), null, 'keys are per principal');
+      });
+
+      it('completeIdempotencyRecord stores the status code and body and keeps everything else', async () => {
+        const record = idempotencyRecord('user-1', 'key-1');
+        const neighbours = [idempotencyRecord('user-1', 'key-2'), idempotencyRecord('user-2', 'key-1')];
+        await run(async (tx) => {
+          for (const r of [record, ...neighbours]) await tx.claimIdempotencyRecord(r, T0);
+        });
+        const body = JSON.stringify({ success: true, statusCode: 201, data: { note: 'ünïcødé ✓' } });
+
+        await run((tx) => tx.completeIdempotencyRecord('user-1', 'key-1', 201, body));
+
+        assert.deepEqual(await run((tx) => tx.getIdempotencyRecord('user-1', 'key-1')),
+          { ...record, statusCode: 201, responseBody: body });
+        for (const r of neighbours) {
+          assert.deepEqual(await run((tx) => tx.getIdempotencyRecord(r.principal, r.key)), r, 'other records stay pending');
+        }
+      });
+
+      it('claimIdempotencyRecord never takes a key held by a live record', async () => {
+        const held = idempotencyRecord('user-1', 'key-1');
+        await run((tx) => tx.claimIdempotencyRecord(held, T0));
+        const rival = idempotencyRecord('user-1', 'key-1', { requestHash: 'rival', createdAt: T1, lockedUntil: T1 + 30_000 });
+        assert.equal(await run((tx) => tx.claimIdempotencyRecord(rival, T1)), false, 'pending and within its lease');
+        await run((tx) => tx.completeIdempotencyRecord('user-1', 'key-1', 201, '{"done":true}'));
+        const late = T0 + 60_000;
+        assert.equal(await run((tx) => tx.claimIdempotencyRecord({ ...rival, createdAt: late }, late)), false, 'completed and not expired');
+        assert.deepEqual(await run((tx) => tx.getIdempotencyRecord('user-1', 'key-1')), { ...held, statusCode: 201, responseBody: '{"done":true}' });
+      });
+
+      it('claimIdempotencyRecord takes over an abandoned or expired key, and only that one', async () => {
+        const abandoned = idempotencyRecord('user-1', 'key-1');
+        const expired = idempotencyRecord('user-1', 'key-2', { statusCode: 201, responseBody: '{}' });
+        const neighbour = idempotencyRecord('user-2', 'key-1');
+        await run(async (tx) => {
+          for (const r of [abandoned, expired, neighbour]) await tx.claimIdempotencyRecord(r, T0);
+        });
+        const afterLease = abandoned.lockedUntil;
+        const fresh = idempotencyRecord('user-1', 'key-1', {
+          path: '/checkout/confirm', requestHash: 'other-hash', createdAt: afterLease, expiresAt: afterLease + 86_400_000, lockedUntil: afterLease + 30_000,
+        });
+        assert.equal(await run((tx) => tx.claimIdempotencyRecord(fresh, afterLease)), true);
+        assert.deepEqual(await run((tx) => tx.getIdempotencyRecord('user-1', 'key-1')), fresh);
+
+        const afterExpiry = expired.expiresAt;
+        const renewed = idempotencyRecord('user-1', 'key-2', { createdAt: afterExpiry, expiresAt: afterExpiry + 86_400_000, lockedUntil: afterExpiry + 30_000 });
+        assert.equal(await run((tx) => tx.claimIdempotencyRecord(renewed, afterExpiry)), true);
+        assert.deepEqual(await run((tx) => tx.getIdempotencyRecord('user-1', 'key-2')), renewed);
+        assert.deepEqual(await run((tx) => tx.getIdempotencyRecord('user-2', 'key-1')), neighbour);
+      });
+
+      it('deleteIdempotencyRecord removes only that record', async () => {
+        const keep = [idempotencyRecord('user-1', 'key-2'), idempotencyRecord('user-2', 'key-1')];
+        await run(async (tx) => {
+          await tx.claimIdempotencyRecord(idempotencyRecord('user-1', 'key-1'), T0);
+          for (const r of keep) await tx.claimIdempotencyRecord(r, T0);
+        });
+
+        await run((tx) => tx.deleteIdempotencyRecord('user-1', 'key-1'));
+
+        assert.equal(await run((tx) => tx.getIdempotencyRecord('user-1', 'key-1')), null);
+        for (const r of keep) assert.deepEqual(await run((tx) => tx.getIdempotencyRecord(r.principal, r.key)), r);
+        await run((tx) => tx.deleteIdempotencyRecord('user-1', 'key-1')); // deleting nothing is fine
+      });
+
+      it('pruneIdempotencyRecords deletes only expired records, at most limit per call', async () => {
+        const now = T0 + 86_400_000;
+        const expired = [now - 2, now - 1, now].map((expiresAt, i) => idempotencyRecord('user-1', `old-${i}`, { expiresAt }));
+        const live = [now + 1, now + 60_000].map((expiresAt, i) => idempotencyRecord('user-1', `live-${i}`, { expiresAt }));
+        await run(async (tx) => {
+          for (const r of [...live, ...expired]) await tx.claimIdempotencyRecord(r, T0);
+        });
+
+        assert.equal(await run((tx) => tx.pruneIdempotencyRecords(now, 2)), 2);
+        assert.equal(await run((tx) => tx.pruneIdempotencyRecords(now, 2)), 1);
+        assert.equal(await run((tx) => tx.pruneIdempotencyRecords(now, 2)), 0);
+
+        for (const r of expired) assert.equal(await run((tx) => tx.getIdempotencyRecord(r.principal, r.key)), null);
+        for (const r of live) assert.deepEqual(await run((tx) => tx.getIdempotencyRecord(r.principal, r.key)), r);
+      });
+    });
+
+    describe('transactions', () => {
+      it('a thrown error rolls back every write of the transaction and rejects with that same error', async () => {
+        await seed(newProduct('APPLE', 5));
+        const apple = await product('APPLE');
+        const standing = reservation('user-1', [line('APPLE', 1)]);
+        await run((tx) => tx.insertReservation(standing));
+        const boom = new Boom();
+        const doomed = reservation('user-1', [line('APPLE', 2)]);
+
+        const rejected = run(async (tx) => {
+          assert.equal(await tx.insertProduct(newProduct('BENCH', 3), T1), true);
+          assert.deepEqual(await tx.holdStock([{ sku: 'APPLE', quantity: 2 }], doomed.id, T1), { ok: true });
+          await tx.insertReservation(doomed);
+          await tx.moveReservation(standing.id, 'RESERVED', 'CONFIRMED', T1);
+          await tx.insertOrder(orderFor(standing));
+          await tx.moveStock([movement('APPLE', { deltaOnHand: 10 })]);
+          await tx.claimIdempotencyRecord(idempotencyRecord('user-1', 'key-1'), T0);
+          await tx.updateProductDetails('APPLE', 'Renamed', 1, T1);
+          assert.equal((await tx.getProduct('APPLE'))?.onHand, 15, 'a transaction reads its own writes');
+          throw boom;
+        });
+        await assert.rejects(rejected, (err) => err === boom);
+
+        assert.equal(await run((tx) => tx.getProduct('BENCH')), null);
+        assert.equal(await run((tx) => tx.countProducts()), 1);
+        assert.deepEqual(await product('APPLE'), apple);
+        assert.deepEqual((await wholeLedger('APPLE')).map((m) => m.reason), ['RECEIVE']);
+        assert.deepEqual(await wholeLedger('BENCH'), []);
+        assert.equal(await run((tx) => tx.getReservation(doomed.id)), null);
+        assert.deepEqual(await run((tx) => tx.getReservation(standing.id)), standing);
+        assert.equal(await run((tx) => tx.getOrderByReservation(standing.id)), null);
+        assert.equal(await run((tx) => tx.getIdempotencyRecord('user-1', 'key-1')), null);
+      });
+
+      it('a transaction resolves with what its body returns and its writes are seen by later transactions', async () => {
+        const value = await run(async (tx) => {
+          await tx.insertProduct(newProduct('APPLE', 5), T0);
+          return { answer: 42 };
+        });
+        assert.deepEqual(value, { answer: 42 });
+        assert.equal((await product('APPLE')).onHand, 5);
+      });
+
+      it('a failed transaction does not stop the ones queued behind it', async () => {
+        await seed(newProduct('APPLE', 5));
+        const boom = new Boom();
+        const outcomes = await Promise.allSettled([
+          run((tx) => tx.holdStock([{ sku: 'APPLE', quantity: 1 }], randomUUID(), T1)),
+          run(async (tx) => {
+            await tx.holdStock([{ sku: 'APPLE', quantity: 1 }], randomUUID(), T1);
+            throw boom;
+          }),
+          run((tx) => tx.holdStock([{ sku: 'APPLE', quantity: 1 }], randomUUID(), T1)),
+        ]);
+        assert.deepEqual(outcomes, [
+          { status: 'fulfilled', value: { ok: true } },
+          { status: 'rejected', reason: boom },
+          { status: 'fulfilled', value: { ok: true } },
+        ]);
+        assert.equal((await product('APPLE')).reserved, 2);
+      });
+
+      it('transactions run one at a time, in the order they were started', serialOnly, async () => {
+        await seed(newProduct('APPLE', 100));
+        const events: string[] = [];
+        const settled: number[] = [];
+        const waits = [40, 5, 25, 0, 15, 1];
+
+        await Promise.all(waits.map((ms, i) =>
+          store.transaction(async (tx) => {
+            events.push(`start ${i}`);
+            await tx.holdStock([{ sku: 'APPLE', quantity: 1 }], randomUUID(), T1 + i);
+            await delay(ms);
+            await tx.getProduct('APPLE');
+            events.push(`end ${i}`);
+            return i;
+          }).then((i) => settled.push(i))));
+
+        assert.deepEqual(events, waits.flatMap((_, i) => [`start ${i}`, `end ${i}`]), 'bodies never interleave');
+        assert.deepEqual(settled, waits.map((_, i) => i), 'they complete in the order they were submitted');
+        assert.deepEqual(
+          (await wholeLedger('APPLE')).filter((m) => m.reason === 'RESERVE').map((m) => m.at).reverse(),
+          waits.map((_, i) => T1 + i),
+          'and commit in that order',
+        );
+      });
+
+      it('transactions that lock the same user never overlap', async () => {
+        const events: string[] = [];
+        await Promise.all([0, 1, 2].map((i) =>
+          store.transaction(async (tx) => {
+            await tx.lockUser('same-user');
+            events.push(`start ${i}`);
+            await delay(15);
+            events.push(`end ${i}`);
+          })));
+        for (let k = 0; k < events.length; k += 2) {
+          assert.equal(events[k]?.replace('start', 'end'), events[k + 1], `no interleaving: ${events.join(', ')}`);
+        }
+      });
+
+      it('ping resolves', async () => {
+        assert.equal(await store.ping(), undefined);
+      });
+
+      it('close() waits for queued transactions to finish', async () => {
+        const other = await openStore();
+        const finished: number[] = [];
+        const queued = [30, 0, 10].map((ms, i) =>
+          other.transaction(async (tx) => {
+            await delay(ms);
+            await tx.insertProduct(newProduct(`SKU${i}`, 1), T0);
+            finished.push(i);
+            return tx.countProducts();
+          }));
+
+        await other.close();
+
+        const inOrder = options.servesInArrivalOrder ? finished : [...finished].sort();
+        assert.deepEqual(inOrder, [0, 1, 2], 'every queued transaction ran before close() resolved');
+        const counts = await Promise.all(queued);
+        assert.deepEqual(options.servesInArrivalOrder ? counts : [...counts].sort(), [1, 2, 3]);
+      });
+
+      it('a closed store rejects ping and transactions with StoreUnavailableError', async () => {
+        const other = await openStore();
+        await other.close();
+
+        await assert.rejects(other.ping(), StoreUnavailableError);
+        await assert.rejects(other.transaction((tx) => tx.countProducts()), StoreUnavailableError);
+      });
+    });
+  });
+}
