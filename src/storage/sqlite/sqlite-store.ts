@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Demand, NewProduct, NewStockMovement, Order, Reservation } from '../../domain/types.js';
 import type { DueScope, HoldResult, IdempotencyRecord, StockCorrection, Store, StoreTx } from '../store.js';
-import { StoreUnavailableError } from '../store-errors.js';
+import { noteDiscardedBatch, StoreUnavailableError } from '../store-errors.js';
 import { migrateSqlite } from './migrate.js';
 import {
   toBalance,
@@ -28,13 +28,25 @@ export interface SqliteStoreOptions {
   /** A file path, or ':memory:'. */
   filename: string;
   synchronous?: SqliteSynchronous;
+  /** How long a write waits for another process's lock before answering 503. Default 1000. */
   busyTimeoutMs?: number;
 }
 
-// Errors that say the store, not the request, is at fault: answer 503 and let the client retry.
-const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|READONLY|IOERR|CANTOPEN|NOMEM|CORRUPT|NOTADB|PROTOCOL)/;
+/**
+ * better-sqlite3 waits for a lock synchronously, so the whole process stalls for up to this long
+ * per batch while another process holds the write lock. Only other processes can (this one has a
+ * single connection), and their writes (a seed, a repair, a backup) are short: one second rides
+ * those out without freezing the server for long when the lock is held for good.
+ */
+const DEFAULT_BUSY_TIMEOUT_MS = 1_000;
 
-function translateError(err: unknown): unknown {
+// Errors that say the store, not the request, is at fault: answer 503 and let the client retry.
+// better-sqlite3 reports extended codes, so each primary code also matches with its suffix
+// (SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED_SHAREDCACHE, SQLITE_READONLY_DBMOVED, SQLITE_IOERR_WRITE...).
+const UNAVAILABLE_CODES = /^SQLITE_(?:BUSY|LOCKED|FULL|READONLY|IOERR|CANTOPEN|NOMEM|CORRUPT|NOTADB|PROTOCOL)(?:_[A-Z0-9_]+)?$/;
+
+/** Exported for its tests: which SQLite errors mean "the store, not the request". */
+export function translateError(err: unknown): unknown {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) {
     return new StoreUnavailableError(`SQLite store unavailable (${code})`, { cause: err });
@@ -66,7 +78,6 @@ export class SqliteStore implements Store {
   private readonly savepoint: Database.Statement;
   private readonly rollbackToSavepoint: Database.Statement;
   private readonly releaseSavepoint: Database.Statement;
-  private readonly pingStatement: Database.Statement;
   // Group commit. One connection, so transactions never interleave: they queue in arrival
   // order, and everything queued by the time the connection is free runs in one BEGIN...COMMIT,
   // each in its own SAVEPOINT so a failure rolls back alone. One fsync then makes a whole batch
@@ -84,7 +95,7 @@ export class SqliteStore implements Store {
       throw translateError(err);
     }
     try {
-      this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`);
       if (!inMemory) this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
       this.db.pragma('foreign_keys = ON');
@@ -99,7 +110,6 @@ export class SqliteStore implements Store {
     this.savepoint = this.db.prepare('SAVEPOINT tx');
     this.rollbackToSavepoint = this.db.prepare('ROLLBACK TO tx');
     this.releaseSavepoint = this.db.prepare('RELEASE tx');
-    this.pingStatement = this.db.prepare('SELECT 1');
     this.tx = new SqliteTx(this.db);
   }
 
@@ -114,7 +124,17 @@ export class SqliteStore implements Store {
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0) await this.runBatch(this.queue.splice(0, MAX_BATCH));
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          await this.runBatch(batch);
+        } catch (err) {
+          // runBatch settles every job itself. Should it ever throw, its callers must still hear
+          // back, and the rejection must not escape: nothing awaits the drain, so it would crash
+          // the process as an unhandled rejection.
+          this.discard(batch, err);
+        }
+      }
     } finally {
       this.draining = null;
     }
@@ -122,6 +142,9 @@ export class SqliteStore implements Store {
 
   private async runBatch(batch: QueuedTransaction[]): Promise<void> {
     try {
+      // A ROLLBACK that itself failed (an I/O error) leaves the transaction open, and BEGIN would
+      // then fail for every batch from here on: the store would never recover.
+      if (this.db.inTransaction) this.rollback.run();
       this.begin.run();
     } catch (err) {
       for (const job of batch) job.reject(translateError(err));
@@ -130,29 +153,33 @@ export class SqliteStore implements Store {
     const outcomes: Outcome[] = [];
     for (let i = 0; i < batch.length; i++) {
       const job = batch[i] as QueuedTransaction;
-      this.savepoint.run();
       try {
+        this.savepoint.run();
         const value = await job.fn(this.tx);
         this.releaseSavepoint.run();
         outcomes.push({ job, ok: true, value });
       } catch (error) {
-        if (!this.db.open || !this.db.inTransaction) {
-          // SQLite abandoned the whole transaction (disk full, I/O error): nothing in it committed.
-          job.reject(translateError(error));
-          for (const done of outcomes) done.job.reject(translateError(error));
+        try {
+          // SQLite abandons the whole transaction on some faults (disk full, I/O error), taking
+          // the earlier savepoints with it: nothing in this batch can commit any more.
+          if (!this.db.open || !this.db.inTransaction) throw error;
+          this.rollbackToSavepoint.run();
+          this.releaseSavepoint.run();
+        } catch (fault) {
+          this.discard([...outcomes.map((outcome) => outcome.job), job], fault);
+          // Those not run yet lost nothing: they go first in the next batch.
           this.queue.unshift(...batch.slice(i + 1));
           return;
         }
-        this.rollbackToSavepoint.run();
-        this.releaseSavepoint.run();
         outcomes.push({ job, ok: false, error: translateError(error) });
       }
     }
     try {
       this.commit.run();
     } catch (err) {
-      if (this.db.open && this.db.inTransaction) this.rollback.run();
-      for (const { job } of outcomes) job.reject(translateError(err));
+      // A failed COMMIT (a full disk shows up here, when the WAL is written) loses the whole
+      // batch: every caller hears so, including those whose own part went well.
+      this.discard(outcomes.map((outcome) => outcome.job), err);
       return;
     }
     for (const outcome of outcomes) {
@@ -161,10 +188,37 @@ export class SqliteStore implements Store {
     }
   }
 
-  async ping(): Promise<void> {
-    if (this.closed) throw new StoreUnavailableError('SQLite store is closed');
+  /** Ends the batch with nothing committed: rolls back what is open, then rejects every job. */
+  private discard(jobs: readonly QueuedTransaction[], err: unknown): void {
+    // Before any caller hears back, so no in-memory hint from the discarded bodies is trusted.
+    noteDiscardedBatch();
     try {
-      this.pingStatement.get();
+      if (this.db.open && this.db.inTransaction) this.rollback.run();
+    } catch {
+      // Still open: the next batch rolls it back before its BEGIN.
+    }
+    const error = translateError(err);
+    for (const job of jobs) job.reject(error);
+  }
+
+  /**
+   * A write probe that writes nothing: an empty transaction in the next batch. It resolves only
+   * when the connection is open, the write lock can be taken within the busy timeout, the
+   * database is writable (not read-only) and that batch commits. A full disk is not seen until
+   * something is written: the writes that hit it answer 503 themselves.
+   */
+  ping(): Promise<void> {
+    return this.transaction(async () => undefined);
+  }
+
+  /**
+   * Runs a PRAGMA on the store's own connection and returns its first value. For operations and
+   * fault tests: per-connection settings (query_only, max_page_count) can only be changed here.
+   */
+  pragma(source: string): unknown {
+    if (this.closed || !this.db.open) throw new StoreUnavailableError('SQLite store is closed');
+    try {
+      return this.db.pragma(source, { simple: true });
     } catch (err) {
       throw translateError(err);
     }
