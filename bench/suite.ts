@@ -15,12 +15,17 @@ const SERVER = 'src/server.ts';
 /** Pinned so a developer's .env cannot change what is measured. */
 const BASE_ENV: Record<string, string> = {
   LOG_LEVEL: 'warn',
-  NODE_ENV: 'production',
+  // Not 'production': that demands authentication, and the bench measures the reservation path,
+  // not JWT verification (which a deployment may also do at its edge).
+  NODE_ENV: 'benchmark',
+  AUTH_MODE: 'off',
   RESERVATION_TTL: '300000',
   CLEANUP_INTERVAL: '1000',
   DATABASE_POOL_SIZE: '10',
   WORKERS: '1',
   SQLITE_SYNCHRONOUS: 'full',
+  // One load generator is one client address: the bench measures the service, not its rate limiter.
+  RATE_LIMIT_MAX: '0',
 };
 
 const CONFIGS: Record<StoreName, { kind: 'sqlite' | 'postgres'; env: Record<string, string> }> = {

@@ -9,9 +9,13 @@ import type { Config } from './config.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { DomainEvents } from './domain/events.js';
 import { uuidGenerator, type IdGenerator } from './domain/ids.js';
+import { registerAuth } from './http/auth/auth-hooks.js';
+import { makeTokenVerifier } from './http/auth/token-verifier.js';
 import { failure } from './http/envelope.js';
+import { useStrictJsonParser } from './http/json-body.js';
 import { toErrorResponse } from './http/error-mapping.js';
 import { makeIdempotentResponder } from './http/idempotency.js';
+import { registerRateLimit } from './http/rate-limit.js';
 import type { RouteDeps } from './http/route-deps.js';
 import { checkoutRoutes } from './http/routes/checkout.routes.js';
 import { healthRoutes } from './http/routes/health.routes.js';
@@ -29,6 +33,19 @@ import { openStore } from './storage/open-store.js';
 import type { Store } from './storage/store.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Credentials never reach a log line, whichever object carries them. */
+const LOG_REDACTIONS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers.cookie',
+  '*.authorization',
+  '*.password',
+  '*.secret',
+  '*.token',
+  'config.auth',
+];
 
 /** Errors the HTTP parser raises before Fastify sees a request: answered on the socket, in the envelope. */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
@@ -57,6 +74,8 @@ export interface AppOptions {
   ids?: IdGenerator;
   /** Seed the demo catalog into an empty store. Defaults to NODE_ENV !== 'production'. */
   seedDemoCatalog?: boolean;
+  /** Prefix of the rate limiter's Redis keys; tests give each run its own. */
+  rateLimitKeyPrefix?: string;
 }
 
 export interface Stockhold {
@@ -83,12 +102,14 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   const events = new DomainEvents();
 
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: { level: config.logLevel, redact: { paths: LOG_REDACTIONS, censor: '[redacted]' } },
     bodyLimit: BODY_LIMIT_BYTES,
     // Per-request lines are logged at debug by the onResponse hook below: at flash-sale rates, info-level access logs cost throughput.
     logController: new LogController({ disableRequestLogging: true }),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Behind a load balancer, request.ip (and so per-IP limits) must be the client, not the balancer.
+    trustProxy: typeof config.trustProxy === 'object' ? [...config.trustProxy] : config.trustProxy,
     // Requests that arrive while closing get our own enveloped 503 (preHandler below), not Fastify's bare one.
     return503OnClosing: false,
     // Slow or stalled clients must not hold connections: whole-request and header deadlines,
@@ -107,7 +128,10 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   app.setValidatorCompiler(makeValidatorCompiler());
   // Every route speaks JSON; a text/plain body is refused with 415 rather than parsed as a string.
   app.removeContentTypeParser('text/plain');
+  useStrictJsonParser(app);
 
+  // Authenticated callers get the same 404 for someone else's id as for an unknown one.
+  const ownership = config.auth.mode === 'jwt' ? 'hide' : 'reveal';
   const inventory = new InventoryService({ store, clock, events });
   // The sold-out hint is only sound where this process sees every release: one SQLite process.
   const soldOut = store.kind === 'sqlite' ? new SoldOutCache(events) : undefined;
@@ -117,9 +141,10 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
     ids,
     events,
     reservationTtlMs: config.reservationTtlMs,
+    ownership,
     ...(soldOut ? { soldOut } : {}),
   });
-  const checkout = new CheckoutService({ store, clock, ids, events });
+  const checkout = new CheckoutService({ store, clock, ids, events, ownership });
   const idempotency = new IdempotencyService({ store, clock });
   const sweeper = new ExpirySweeper({ reservations, idempotency, intervalMs: config.cleanupIntervalMs, logger: app.log });
 
@@ -169,19 +194,28 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
     xXssProtection: false,
   });
   if (config.corsOrigins.length > 0) {
-    await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST'], allowedHeaders: ['content-type', 'idempotency-key'] });
+    await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST'], allowedHeaders: ['authorization', 'content-type', 'idempotency-key'] });
   }
   await app.register(swagger, {
     openapi: {
       info: { title: 'stockhold', version: '0.1.0', description: 'Inventory reservations for flash sales' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      ...(config.auth.mode === 'jwt' ? { security: [{ bearer: [] }] } : {}),
     },
   });
+  if (config.auth.mode === 'jwt') {
+    registerAuth(app, makeTokenVerifier(config.auth, clock));
+  } else {
+    registerAuth(app, null);
+    app.log.warn('AUTH_MODE=off: every caller may act for any userId; development only (production refuses to start this way)');
+  }
+  await registerRateLimit(app, config, { keyPrefix: options.rateLimitKeyPrefix });
   const deps: RouteDeps = { store, clock, inventory, reservations, checkout, respond: makeIdempotentResponder(idempotency) };
   await app.register(healthRoutes(deps));
   await app.register(inventoryRoutes(deps));
   await app.register(reservationRoutes(deps));
   await app.register(checkoutRoutes(deps));
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
 
   try {
     const swept = await sweeper.runOnce();

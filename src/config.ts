@@ -1,4 +1,17 @@
+import { createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+
+/** How a JWT's signature is checked: a shared secret (HS256), one public key, or a JWKS file. */
+export type JwtKey =
+  | { kind: 'secret'; secret: string }
+  | { kind: 'public-key'; pem: string; algorithm: 'RS256' | 'ES256' }
+  | { kind: 'jwks'; jwks: { keys: Record<string, unknown>[] } };
+
+export type AuthConfig =
+  | { mode: 'off' }
+  | { mode: 'jwt'; key: JwtKey; issuer: string | undefined; audience: string | undefined };
 
 export type DatabaseConfig = { kind: 'sqlite'; filename: string } | { kind: 'postgres'; url: string };
 
@@ -27,6 +40,12 @@ export interface Config {
   corsOrigins: readonly string[];
   /** What start-up does when counters drifted from the ledger, reservations and orders. */
   startupCheck: StartupCheck;
+  /** Who may call: off (development only) or verified Bearer JWTs. */
+  auth: AuthConfig;
+  /** Request caps per client (principal, or IP when anonymous). */
+  rateLimit: RateLimitConfig;
+  /** Which proxies' X-Forwarded-For to believe when taking the client IP (Fastify's trustProxy). */
+  trustProxy: TrustProxy;
 }
 
 const STARTUP_CHECKS = ['refuse', 'repair', 'off'] as const;
@@ -90,6 +109,126 @@ function parseOrigins(raw: string | undefined): string[] {
   return origins;
 }
 
+const MIN_SECRET_LENGTH = 32;
+
+function readKeyFile(env: Env, name: string): string {
+  const path = read(env, name) as string;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(name, `cannot read "${path}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+function jwtKey(env: Env): JwtKey {
+  const given = ['AUTH_JWT_SECRET', 'AUTH_JWT_PUBLIC_KEY_FILE', 'AUTH_JWKS_FILE'].filter((name) => read(env, name) !== undefined);
+  if (given.length !== 1) {
+    const problem = given.length === 0 ? 'none is set' : `${given.join(' and ')} are both set`;
+    throw new ConfigError('AUTH_MODE', `jwt needs exactly one of AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY_FILE or AUTH_JWKS_FILE; ${problem}`);
+  }
+  if (given[0] === 'AUTH_JWT_SECRET') {
+    const secret = read(env, 'AUTH_JWT_SECRET') as string;
+    // HS256 is only as strong as its key: RFC 7518 asks for at least 256 bits.
+    if (secret.length < MIN_SECRET_LENGTH) {
+      throw new ConfigError('AUTH_JWT_SECRET', `must be at least ${MIN_SECRET_LENGTH} characters, got ${secret.length}`);
+    }
+    return { kind: 'secret', secret };
+  }
+  if (given[0] === 'AUTH_JWT_PUBLIC_KEY_FILE') {
+    const pem = readKeyFile(env, 'AUTH_JWT_PUBLIC_KEY_FILE');
+    let key;
+    try {
+      key = createPublicKey(pem);
+    } catch {
+      throw new ConfigError('AUTH_JWT_PUBLIC_KEY_FILE', 'expected a PEM public key (RSA for RS256, P-256 EC for ES256)');
+    }
+    if (key.asymmetricKeyType === 'rsa') return { kind: 'public-key', pem, algorithm: 'RS256' };
+    if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
+      return { kind: 'public-key', pem, algorithm: 'ES256' };
+    }
+    throw new ConfigError('AUTH_JWT_PUBLIC_KEY_FILE', `expected an RSA or P-256 EC public key, got ${key.asymmetricKeyType ?? 'another kind'}`);
+  }
+  const text = readKeyFile(env, 'AUTH_JWKS_FILE');
+  let jwks: unknown;
+  try {
+    jwks = JSON.parse(text);
+  } catch {
+    throw new ConfigError('AUTH_JWKS_FILE', 'is not valid JSON');
+  }
+  const keys = (jwks as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => k !== null && typeof k === 'object')) {
+    throw new ConfigError('AUTH_JWKS_FILE', 'expected a JWK Set: {"keys": [ ... ]} with at least one key');
+  }
+  return { kind: 'jwks', jwks: { keys: keys as Record<string, unknown>[] } };
+}
+
+function parseAuth(env: Env, nodeEnv: string): AuthConfig {
+  const mode = (read(env, 'AUTH_MODE') ?? 'off').toLowerCase();
+  if (mode !== 'off' && mode !== 'jwt') throw new ConfigError('AUTH_MODE', `expected off or jwt, got "${mode}"`);
+  if (mode === 'off') {
+    if (nodeEnv === 'production') {
+      throw new ConfigError('AUTH_MODE', 'NODE_ENV=production refuses to serve without authentication; set AUTH_MODE=jwt and a key');
+    }
+    return { mode: 'off' };
+  }
+  return { mode: 'jwt', key: jwtKey(env), issuer: read(env, 'AUTH_JWT_ISSUER'), audience: read(env, 'AUTH_JWT_AUDIENCE') };
+}
+
+// ---- Rate limiting (RATE_LIMIT_*, RESERVE_RATE_LIMIT_MAX, TRUST_PROXY) ----
+
+export interface RateLimitConfig {
+  /** Requests per client per window on every route but /healthz and /openapi.json; 0 turns rate limiting off. */
+  max: number;
+  windowMs: number;
+  /** POST /inventory/reserve per client per window, on top of `max`; 0: only `max` applies. */
+  reserveMax: number;
+  /** Counters in Redis, shared by every process and instance; undefined: each process counts alone. */
+  redisUrl: string | undefined;
+}
+
+/**
+ * false: the socket's address is the client; true: the left-most X-Forwarded-For (any caller can
+ * forge it); a list: X-Forwarded-For is believed only from these proxies. Fastify 5 ignores hop
+ * counts (they cannot vouch for the peer), so none is offered.
+ */
+export type TrustProxy = boolean | readonly string[];
+
+function parseRateLimit(env: Env): RateLimitConfig {
+  const redisUrl = read(env, 'RATE_LIMIT_REDIS_URL');
+  if (redisUrl !== undefined && (!/^rediss?:\/\/[^/]/.test(redisUrl) || !URL.canParse(redisUrl))) {
+    throw new ConfigError('RATE_LIMIT_REDIS_URL', `expected redis://host[:port][/db] or rediss://..., got "${redisUrl.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@')}"`);
+  }
+  return {
+    max: integer(env, 'RATE_LIMIT_MAX', 1_200, 0, 100_000_000),
+    windowMs: integer(env, 'RATE_LIMIT_WINDOW', 60_000, 1_000, 86_400_000),
+    reserveMax: integer(env, 'RESERVE_RATE_LIMIT_MAX', 120, 0, 100_000_000),
+    redisUrl,
+  };
+}
+
+// proxy-addr's names for the private ranges, accepted alongside addresses and CIDRs.
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function parseTrustProxy(raw: string | undefined): TrustProxy {
+  if (raw === undefined || raw.toLowerCase() === 'false') return false;
+  if (raw.toLowerCase() === 'true') return true;
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const bad = entries.find((entry) => {
+    if (PROXY_RANGE_NAMES.includes(entry)) return false;
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || rest.length > 0) return true;
+    return prefix !== undefined && (!/^\d+$/.test(prefix) || Number(prefix) > (family === 4 ? 32 : 128));
+  });
+  if (bad !== undefined || entries.length === 0) {
+    throw new ConfigError(
+      'TRUST_PROXY',
+      `expected true, false, or comma-separated proxy addresses or CIDRs (10.0.0.0/8, loopback), got "${bad ?? raw}"`,
+    );
+  }
+  return Object.freeze(entries);
+}
+
 const maskPassword = (url: string): string => url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 
 /** Parses the environment once into a frozen object; throws ConfigError naming the first bad variable. */
@@ -124,6 +263,7 @@ export function loadConfig(env: Env = process.env, cwd?: string): Readonly<Confi
   if (headersTimeoutMs > requestTimeoutMs) {
     throw new ConfigError('HEADERS_TIMEOUT', `must not exceed REQUEST_TIMEOUT (${requestTimeoutMs}), got "${headersTimeoutMs}"`);
   }
+  const nodeEnv = read(env, 'NODE_ENV') ?? 'development';
   return Object.freeze({
     port: integer(env, 'PORT', 5000, 0, 65_535),
     host,
@@ -131,7 +271,7 @@ export function loadConfig(env: Env = process.env, cwd?: string): Readonly<Confi
     databaseUrlForLogs: maskPassword(databaseUrl),
     reservationTtlMs: integer(env, 'RESERVATION_TTL', 300_000, 1, 7 * 24 * 3_600_000),
     cleanupIntervalMs: integer(env, 'CLEANUP_INTERVAL', 1_000, 10, 3_600_000),
-    nodeEnv: read(env, 'NODE_ENV') ?? 'development',
+    nodeEnv,
     logLevel: logLevel as LogLevel,
     sqliteSynchronous: synchronous,
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
@@ -141,5 +281,8 @@ export function loadConfig(env: Env = process.env, cwd?: string): Readonly<Confi
     maxConnections: integer(env, 'MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     corsOrigins: Object.freeze(parseOrigins(read(env, 'CORS_ORIGINS'))),
     startupCheck: startupCheck as StartupCheck,
+    auth: Object.freeze(parseAuth(env, nodeEnv)),
+    rateLimit: Object.freeze(parseRateLimit(env)),
+    trustProxy: parseTrustProxy(read(env, 'TRUST_PROXY')),
   });
 }

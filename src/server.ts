@@ -2,6 +2,7 @@ import 'dotenv/config';
 import type { Cluster } from 'node:cluster';
 import { buildApp, type Stockhold } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { perProcessLimitWarning } from './http/rate-limit.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 const WORKER_RESTART_DELAY_MS = 1_000;
@@ -46,6 +47,9 @@ function logServing({ app }: Stockhold, config: Readonly<Config>): void {
     },
     'stockhold is serving',
   );
+  // Here, not in buildApp, so WORKERS=N logs it once rather than once per worker.
+  const warning = perProcessLimitWarning(config);
+  if (warning !== undefined) app.log.warn(warning);
 }
 
 /**

@@ -24,6 +24,8 @@ describe('configuration', () => {
       RESERVATION_TTL: '60000',
       CLEANUP_INTERVAL: '250',
       NODE_ENV: 'production',
+      AUTH_MODE: 'jwt',
+      AUTH_JWT_SECRET: 'x'.repeat(32),
       LOG_LEVEL: 'WARN',
       SQLITE_SYNCHRONOUS: 'normal',
     });
@@ -81,5 +83,57 @@ describe('configuration', () => {
       (err: unknown) => err instanceof ConfigError && !err.message.includes('hunter2'),
     );
     assert.equal(loadConfig({ DATABASE_URL: 'postgres://app:s3cret@db:5432/x' }).databaseUrlForLogs, 'postgres://app:***@db:5432/x');
+  });
+
+  describe('rate limiting', () => {
+    it('defaults to 1200 requests a minute, 120 reservations, counted per process, no proxy trusted', () => {
+      const config = loadConfig({});
+      assert.deepEqual(config.rateLimit, { max: 1_200, windowMs: 60_000, reserveMax: 120, redisUrl: undefined });
+      assert.ok(Object.isFrozen(config.rateLimit));
+      assert.equal(config.trustProxy, false);
+    });
+
+    it('reads RATE_LIMIT_MAX, RATE_LIMIT_WINDOW, RESERVE_RATE_LIMIT_MAX, RATE_LIMIT_REDIS_URL and TRUST_PROXY', () => {
+      const config = loadConfig({
+        RATE_LIMIT_MAX: '0',
+        RATE_LIMIT_WINDOW: '1000',
+        RESERVE_RATE_LIMIT_MAX: '0',
+        RATE_LIMIT_REDIS_URL: 'rediss://:pw@cache.internal:6380/2',
+        TRUST_PROXY: '10.0.0.0/8, 192.168.1.7, loopback, fd00::/8',
+      });
+      assert.deepEqual(config.rateLimit, { max: 0, windowMs: 1_000, reserveMax: 0, redisUrl: 'rediss://:pw@cache.internal:6380/2' });
+      assert.deepEqual(config.trustProxy, ['10.0.0.0/8', '192.168.1.7', 'loopback', 'fd00::/8']);
+      assert.deepEqual(['true', 'TRUE', 'false'].map((value) => loadConfig({ TRUST_PROXY: value }).trustProxy), [true, true, false]);
+    });
+
+    it('a bad value fails naming the variable', () => {
+      const bad: Array<[string, string]> = [
+        ['RATE_LIMIT_MAX', '-1'],
+        ['RATE_LIMIT_MAX', 'lots'],
+        ['RATE_LIMIT_WINDOW', '999'],
+        ['RATE_LIMIT_WINDOW', '1 minute'],
+        ['RESERVE_RATE_LIMIT_MAX', '1.5'],
+        ['RATE_LIMIT_REDIS_URL', 'http://cache:6379'],
+        ['RATE_LIMIT_REDIS_URL', 'cache.internal:6379'],
+        ['TRUST_PROXY', 'yes'],
+        ['TRUST_PROXY', '2'],
+        ['TRUST_PROXY', '10.0.0.0/33'],
+        ['TRUST_PROXY', '10.0.0.1, lb.internal'],
+      ];
+      for (const [name, value] of bad) {
+        assert.throws(
+          () => loadConfig({ [name]: value }),
+          (err: unknown) => err instanceof ConfigError && err.variable === name && err.message.startsWith(`${name}:`),
+          `${name}=${value}`,
+        );
+      }
+    });
+
+    it('never echoes a Redis password', () => {
+      assert.throws(
+        () => loadConfig({ RATE_LIMIT_REDIS_URL: 'redis//:hunter2@cache:6379' }),
+        (err: unknown) => err instanceof ConfigError && !err.message.includes('hunter2'),
+      );
+    });
   });
 });

@@ -10,8 +10,11 @@ export type DomainErrorCode =
   | 'ORDER_NOT_FOUND'
   | 'INVALID_STATE'
   | 'NOT_OWNER'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
   | 'IDEMPOTENCY_KEY_MISMATCH'
   | 'IDEMPOTENCY_IN_PROGRESS'
+  | 'RATE_LIMITED'
   | 'SERVICE_UNAVAILABLE';
 
 export type ErrorDetails = Record<string, unknown>;

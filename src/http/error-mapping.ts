@@ -1,5 +1,5 @@
 import type { FastifyError } from 'fastify';
-import { isDomainError, type DomainErrorCode } from '../domain/errors.js';
+import { isDomainError, type DomainError, type DomainErrorCode } from '../domain/errors.js';
 import { StoreUnavailableError } from '../storage/store-errors.js';
 import { failure, type ErrorEnvelope } from './envelope.js';
 
@@ -11,6 +11,8 @@ export const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   RESERVATION_EXPIRED: 400,
   INVALID_STATE: 400,
   NOT_OWNER: 403,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
   PRODUCT_NOT_FOUND: 404,
   RESERVATION_NOT_FOUND: 404,
   ORDER_NOT_FOUND: 404,
@@ -18,6 +20,7 @@ export const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   RESERVATION_CONFLICT: 409,
   IDEMPOTENCY_IN_PROGRESS: 409,
   IDEMPOTENCY_KEY_MISMATCH: 422,
+  RATE_LIMITED: 429,
   SERVICE_UNAVAILABLE: 503,
 };
 
@@ -58,10 +61,22 @@ const BY_FASTIFY_CODE: Record<string, { status: number; code: string; message: s
   },
 };
 
+/**
+ * Retry-After when the error knows when to come back (RATE_LIMITED). RFC 6750: a 401 names the
+ * scheme, and says invalid_token when a token was sent but refused.
+ */
+function headersFor(err: DomainError): Record<string, string> {
+  const retryAfter = err.details?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') return { 'retry-after': String(retryAfter) };
+  if (err.code !== 'UNAUTHENTICATED') return {};
+  const invalid = err.details?.reason === 'invalid_token' ? ', error="invalid_token"' : '';
+  return { 'www-authenticate': `Bearer realm="stockhold"${invalid}` };
+}
+
 export function toErrorResponse(err: unknown): ErrorResponse {
   if (isDomainError(err)) {
     const status = STATUS_BY_CODE[err.code];
-    return { payload: failure(status, err.code, err.message, err.details), headers: {}, unexpected: false };
+    return { payload: failure(status, err.code, err.message, err.details), headers: headersFor(err), unexpected: false };
   }
   if (err instanceof StoreUnavailableError) {
     return {

@@ -5,7 +5,8 @@ import type { IdGenerator } from '../domain/ids.js';
 import { canMoveOrder } from '../domain/state-machine.js';
 import type { Order, PaymentStatus, Reservation } from '../domain/types.js';
 import type { Store, StoreTx } from '../storage/store.js';
-import { notFound, notOwner } from './reservation.service.js';
+import { notYours, type OwnershipPolicy } from './ownership.js';
+import { notFound } from './reservation.service.js';
 import { expireIfDue, releaseReservation } from './reservation-lifecycle.js';
 import { atomically, type AfterEffect, type Emit } from './unit-of-work.js';
 
@@ -14,6 +15,8 @@ export interface CheckoutServiceDeps {
   clock: Clock;
   ids: IdGenerator;
   events: DomainEvents;
+  /** Defaults to `reveal`: 403 for someone else's reservation or order. */
+  ownership?: OwnershipPolicy;
 }
 
 export interface ConfirmResult {
@@ -34,7 +37,7 @@ export class CheckoutService {
       const now = clock.now();
       const found = await tx.getReservation(reservationId);
       if (!found) return notFound(reservationId);
-      if (found.userId !== userId) return notOwner();
+      if (found.userId !== userId) return this.notYours('reservation', found.id);
       const reservation = await expireIfDue(tx, found, now, emit);
       const replay = async () => {
         const existing = await this.existingOrder(tx, reservationId);
@@ -110,12 +113,12 @@ export class CheckoutService {
       if ('orderId' in target) {
         const order = await tx.getOrder(target.orderId);
         if (!order) return orderNotFound(target.orderId);
-        if (order.userId !== userId) return new DomainError('NOT_OWNER', 'This order belongs to another user');
+        if (order.userId !== userId) return this.notYours('order', order.id);
         return this.cancelOrder(tx, order, order.paymentStatus, now, emit);
       }
       const found = await tx.getReservation(target.reservationId);
       if (!found) return notFound(target.reservationId);
-      if (found.userId !== userId) return notOwner();
+      if (found.userId !== userId) return this.notYours('reservation', found.id);
       const reservation = await expireIfDue(tx, found, now, emit);
       switch (reservation.status) {
         case 'RESERVED': {
@@ -169,9 +172,18 @@ export class CheckoutService {
     return { kind: 'order', order: cancelled };
   }
 
-  getOrder(orderId: string): Promise<Order> {
+  /** `viewer`, when given, must own it; otherwise it is answered per the ownership policy. */
+  getOrder(orderId: string, viewer?: string): Promise<Order> {
     const { store, events } = this.deps;
-    return atomically(store, events, async (tx) => (await tx.getOrder(orderId)) ?? orderNotFound(orderId));
+    return atomically(store, events, async (tx) => {
+      const order = await tx.getOrder(orderId);
+      if (!order) return orderNotFound(orderId);
+      return viewer !== undefined && order.userId !== viewer ? this.notYours('order', orderId) : order;
+    });
+  }
+
+  private notYours(kind: 'reservation' | 'order', id: string): DomainError {
+    return notYours(this.deps.ownership ?? 'reveal', kind, id);
   }
 
   /** SUCCESS completes the order; FAILED cancels it and restocks. Repeating the same outcome is a no-op. */

@@ -3,6 +3,7 @@ import { DomainError } from '../domain/errors.js';
 import type { DomainEvents } from '../domain/events.js';
 import { isValidSku, normaliseSku } from '../domain/sku.js';
 import type { NewProduct, Product, StockMovement } from '../domain/types.js';
+import { isCheckViolation } from '../storage/store-errors.js';
 import type { Store } from '../storage/store.js';
 import { DEMO_CATALOG } from './demo-catalog.js';
 import { decodeCursor, invalidCursor, toPage, type PageOf } from './pagination.js';
@@ -12,6 +13,15 @@ export interface InventoryServiceDeps {
   store: Store;
   clock: Clock;
   events: DomainEvents;
+}
+
+/** A product's units on hand are capped where its creation caps them. */
+export const MAX_ON_HAND = 1_000_000_000;
+
+export interface StockChange {
+  reason: 'RECEIVE' | 'ADJUST';
+  /** Positive adds units on hand; negative (ADJUST only) removes unreserved ones. */
+  delta: number;
 }
 
 export interface SeedResult {
@@ -83,6 +93,44 @@ export class InventoryService {
         }
       }
       return result;
+    });
+  }
+
+  /**
+   * Changes the units on hand with a ledger row: RECEIVE for a restock (positive), ADJUST for a
+   * correction either way (a recount, damage, shrinkage). Units held by live reservations can't be
+   * taken away, and a restock puts units on sale at once.
+   */
+  changeStock(rawSku: string, change: StockChange, afterEffect?: AfterEffect<Product>): Promise<Product> {
+    const sku = normaliseSku(rawSku);
+    const { store, clock, events } = this.deps;
+    const delta = change.delta;
+    let available = 0;
+    const refused = () =>
+      new DomainError('INSUFFICIENT_INVENTORY', 'Cannot remove units that are reserved or not on hand', {
+        sku,
+        requested: -delta,
+        available,
+      });
+    return atomically(store, events, async (tx, emit) => {
+      const before = await tx.getProduct(sku);
+      if (!before) return productNotFound(sku);
+      available = before.onHand - before.reserved;
+      if (delta < -available) return refused();
+      // The schema's CHECK (reserved <= on_hand) is the guard that holds when a reserve races in
+      // between the read and the move on PostgreSQL; it fails the move, caught below.
+      await tx.moveStock([{ sku, deltaOnHand: delta, deltaReserved: 0, deltaSold: 0, reason: change.reason, refId: null, at: clock.now() }]);
+      const after = (await tx.getProduct(sku)) as Product;
+      if (after.onHand > MAX_ON_HAND) {
+        // Thrown, not returned, so the move rolls back.
+        throw new DomainError('VALIDATION_ERROR', `units on hand would exceed ${MAX_ON_HAND}`, {
+          errors: [{ field: change.reason === 'RECEIVE' ? 'quantity' : 'delta', message: `would take units on hand past ${MAX_ON_HAND}` }],
+        });
+      }
+      if (delta > 0) emit('stock.changed', { skus: [sku] });
+      return after;
+    }, afterEffect).catch((err: unknown) => {
+      throw isCheckViolation(err) ? refused() : err;
     });
   }
 

@@ -5,6 +5,7 @@ import type { IdGenerator } from '../domain/ids.js';
 import type { Demand, Product, Reservation } from '../domain/types.js';
 import type { Store, StoreTx } from '../storage/store.js';
 import { normaliseDemand, sameLines } from './demand.js';
+import { notYours, type OwnershipPolicy } from './ownership.js';
 import type { SoldOutCache } from './sold-out-cache.js';
 import { expireByIds, expireIfDue, releaseReservation } from './reservation-lifecycle.js';
 import { atomically, type AfterEffect, type Emit } from './unit-of-work.js';
@@ -17,6 +18,8 @@ export interface ReservationServiceDeps {
   reservationTtlMs: number;
   /** Present only where this process sees every release (SQLite). */
   soldOut?: SoldOutCache;
+  /** Defaults to `reveal`: 403 for someone else's reservation. */
+  ownership?: OwnershipPolicy;
 }
 
 export interface ReserveCommand {
@@ -170,12 +173,16 @@ export class ReservationService {
     return null;
   }
 
-  /** Reads a reservation in its current status, expiring it first when it is due. */
-  get(id: string): Promise<Reservation> {
+  /**
+   * Reads a reservation in its current status, expiring it first when it is due. `viewer`, when
+   * given, must own it; otherwise it is answered per the ownership policy.
+   */
+  get(id: string, viewer?: string): Promise<Reservation> {
     const { store, clock, events } = this.deps;
     return atomically(store, events, async (tx, emit) => {
       const reservation = await tx.getReservation(id);
       if (!reservation) return notFound(id);
+      if (viewer !== undefined && reservation.userId !== viewer) return this.notYours(id);
       return expireIfDue(tx, reservation, clock.now(), emit);
     });
   }
@@ -186,7 +193,7 @@ export class ReservationService {
       const now = clock.now();
       const found = await tx.getReservation(id);
       if (!found) return notFound(id);
-      if (found.userId !== userId) return notOwner();
+      if (found.userId !== userId) return this.notYours(id);
       const reservation = await expireIfDue(tx, found, now, emit);
       switch (reservation.status) {
         case 'RESERVED':
@@ -204,6 +211,10 @@ export class ReservationService {
     }, afterEffect);
   }
 
+  private notYours(id: string): DomainError {
+    return notYours(this.deps.ownership ?? 'reveal', 'reservation', id);
+  }
+
   /** One sweep step: expires at most `batchSize` due reservations in one transaction. */
   expireDue(batchSize: number): Promise<number> {
     const { store, clock, events } = this.deps;
@@ -219,9 +230,6 @@ const insufficient = (sku: string, requested: number, available: number): Domain
 
 export const notFound = (reservationId: string): DomainError =>
   new DomainError('RESERVATION_NOT_FOUND', 'Reservation not found', { reservationId });
-
-export const notOwner = (): DomainError =>
-  new DomainError('NOT_OWNER', 'This reservation belongs to another user');
 
 const invalidState = (reservation: Reservation): DomainError =>
   new DomainError('INVALID_STATE', `Reservation is ${reservation.status}`, {

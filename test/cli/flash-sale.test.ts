@@ -21,7 +21,8 @@ class Capture {
 }
 
 async function startServer(env: Record<string, string> = {}): Promise<{ stockhold: Stockhold; url: string }> {
-  const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'silent', ...env });
+  // Every simulated shopper comes from 127.0.0.1: rate limiting would throttle the rehearsal itself.
+  const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '0', ...env });
   const stockhold = await buildApp({ config, seedDemoCatalog: false });
   const url = await stockhold.app.listen({ port: 0, host: '127.0.0.1' });
   return { stockhold, url };

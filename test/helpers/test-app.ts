@@ -26,7 +26,8 @@ export async function startTestApp(
   options: { seed?: boolean; env?: Record<string, string>; store?: Store } = {},
 ): Promise<TestApp> {
   const clock = new ManualClock();
-  const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: 'sqlite::memory:', ...options.env });
+  // Rate limiting off unless a test asks for it: inject() makes every request from one address.
+  const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: 'sqlite::memory:', RATE_LIMIT_MAX: '0', ...options.env });
   const store = options.store ?? (await openTestStore());
   const stockhold = await buildApp({ config, store, clock, seedDemoCatalog: options.seed ?? false });
   return { ...stockhold, clock, close: () => stockhold.app.close() };
@@ -50,8 +51,8 @@ export async function post(t: Stockhold, url: string, payload: unknown, headers:
   return wrap(await t.app.inject({ method: 'POST', url, payload: payload as object, headers }));
 }
 
-export async function get(t: Stockhold, url: string) {
-  return wrap(await t.app.inject({ method: 'GET', url }));
+export async function get(t: Stockhold, url: string, headers: Record<string, string> = {}) {
+  return wrap(await t.app.inject({ method: 'GET', url, headers }));
 }
 
 export async function createProduct(

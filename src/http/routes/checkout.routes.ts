@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { DomainError } from '../../domain/errors.js';
 import type { Order } from '../../domain/types.js';
 import type { CancelCheckoutResult, CancelCheckoutTarget, ConfirmResult } from '../../services/checkout.service.js';
+import { viewerOf } from '../auth/auth-hooks.js';
 import { ok } from '../envelope.js';
 import { presentOrder, presentReservation } from '../presenters.js';
 import { routePrincipal, userPrincipal, type RouteDeps } from '../route-deps.js';
@@ -81,12 +82,14 @@ export const checkoutRoutes =
     app.get(
       '/order/:orderId',
       { schema: { tags: ['orders'], params: OrderParams, response: { 200: Envelope(OrderView), 404: ErrorEnvelope } } },
-      async (request) => ok(200, 'Order retrieved', presentOrder(await deps.checkout.getOrder(request.params.orderId))),
+      async (request) => ok(200, 'Order retrieved', presentOrder(await deps.checkout.getOrder(request.params.orderId, viewerOf(request)))),
     );
 
     app.post(
       '/order/:orderId/payment',
       {
+        // The payment provider's callback arrives through the storefront backend, never a shopper.
+        config: { access: 'staff' },
         schema: {
           tags: ['orders'],
           params: OrderParams,

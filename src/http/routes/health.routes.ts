@@ -11,6 +11,7 @@ export const healthRoutes =
     app.get(
       '/healthz',
       {
+        config: { access: 'public' },
         schema: {
           tags: ['health'],
           response: { 200: Envelope(Type.Object({ status: Type.String(), store: Type.String() })), 503: ErrorEnvelope },

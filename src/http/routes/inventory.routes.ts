@@ -8,7 +8,7 @@ import { presentMovement, presentProduct } from '../presenters.js';
 import type { RouteDeps } from '../route-deps.js';
 import { routePrincipal } from '../route-deps.js';
 import { Envelope, ErrorEnvelope, PagedEnvelope, PageQuery } from '../schemas/common.schema.js';
-import { CreateProductBody, MovementView, ProductView, SkuParams } from '../schemas/product.schema.js';
+import { AdjustBody, CreateProductBody, MovementView, ProductView, RestockBody, SkuParams } from '../schemas/product.schema.js';
 
 const validation = (field: string, message: string) =>
   new DomainError('VALIDATION_ERROR', `${field} ${message}`, { errors: [{ field, message }] });
@@ -31,7 +31,7 @@ export const inventoryRoutes =
   async (app) => {
     app.get(
       '/inventory',
-      { schema: { tags: ['inventory'], querystring: PageQuery, response: { 200: PagedEnvelope(ProductView), 400: ErrorEnvelope } } },
+      { config: { access: 'public' }, schema: { tags: ['inventory'], querystring: PageQuery, response: { 200: PagedEnvelope(ProductView), 400: ErrorEnvelope } } },
       async (request) => {
         const limit = request.query.limit ?? DEFAULT_PAGE_SIZE;
         const page = await deps.inventory.list(limit, request.query.cursor);
@@ -44,13 +44,14 @@ export const inventoryRoutes =
 
     app.get(
       '/inventory/:sku',
-      { schema: { tags: ['inventory'], params: SkuParams, response: { 200: Envelope(ProductView), 404: ErrorEnvelope } } },
+      { config: { access: 'public' }, schema: { tags: ['inventory'], params: SkuParams, response: { 200: Envelope(ProductView), 404: ErrorEnvelope } } },
       async (request) => ok(200, 'Product retrieved', presentProduct(await deps.inventory.get(request.params.sku))),
     );
 
     app.get(
       '/inventory/:sku/movements',
       {
+        config: { access: 'admin' },
         schema: {
           tags: ['inventory'],
           params: SkuParams,
@@ -71,6 +72,7 @@ export const inventoryRoutes =
     app.post(
       '/inventory',
       {
+        config: { access: 'admin' },
         schema: {
           tags: ['inventory'],
           body: CreateProductBody,
@@ -85,6 +87,50 @@ export const inventoryRoutes =
           routePrincipal('POST /inventory'),
           (afterEffect) => deps.inventory.create(product, afterEffect),
           (created) => ({ statusCode: 201, payload: ok(201, 'Product created', presentProduct(created)) }),
+        );
+      },
+    );
+
+    app.post(
+      '/inventory/:sku/restock',
+      {
+        config: { access: 'admin' },
+        schema: {
+          tags: ['inventory'],
+          params: SkuParams,
+          body: RestockBody,
+          response: { 200: Envelope(ProductView), 400: ErrorEnvelope, 404: ErrorEnvelope },
+        },
+      },
+      async (request, reply) =>
+        deps.respond<Product>(
+          request,
+          reply,
+          routePrincipal('POST /inventory/:sku/restock'),
+          (afterEffect) => deps.inventory.changeStock(request.params.sku, { reason: 'RECEIVE', delta: request.body.quantity }, afterEffect),
+          (product) => ({ statusCode: 200, payload: ok(200, 'Stock received', presentProduct(product)) }),
+        ),
+    );
+
+    app.post(
+      '/inventory/:sku/adjust',
+      {
+        config: { access: 'admin' },
+        schema: {
+          tags: ['inventory'],
+          params: SkuParams,
+          body: AdjustBody,
+          response: { 200: Envelope(ProductView), 400: ErrorEnvelope, 404: ErrorEnvelope },
+        },
+      },
+      async (request, reply) => {
+        if (request.body.delta === 0) throw validation('delta', 'must not be 0');
+        return deps.respond<Product>(
+          request,
+          reply,
+          routePrincipal('POST /inventory/:sku/adjust'),
+          (afterEffect) => deps.inventory.changeStock(request.params.sku, { reason: 'ADJUST', delta: request.body.delta }, afterEffect),
+          (product) => ({ statusCode: 200, payload: ok(200, 'Stock adjusted', presentProduct(product)) }),
         );
       },
     );

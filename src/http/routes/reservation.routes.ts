@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError } from '../../domain/errors.js';
 import type { Reservation } from '../../domain/types.js';
 import type { ReserveResult } from '../../services/reservation.service.js';
+import { viewerOf } from '../auth/auth-hooks.js';
 import { ok } from '../envelope.js';
 import { presentReservation } from '../presenters.js';
 import { userPrincipal, type RouteDeps } from '../route-deps.js';
@@ -65,7 +66,7 @@ export const reservationRoutes =
         },
       },
       async (request) => {
-        const reservation = await deps.reservations.get(request.params.reservationId);
+        const reservation = await deps.reservations.get(request.params.reservationId, viewerOf(request));
         const message = reservation.status === 'EXPIRED' ? 'Reservation has expired' : 'Reservation retrieved';
         return ok(200, message, presentReservation(reservation, deps.clock.now()));
       },

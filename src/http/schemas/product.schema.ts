@@ -29,6 +29,24 @@ export const CreateProductBody = Type.Object(
 );
 export type CreateProductBody = Static<typeof CreateProductBody>;
 
+export const RestockBody = Type.Object(
+  { quantity: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Units received' }) },
+  { additionalProperties: false },
+);
+export type RestockBody = Static<typeof RestockBody>;
+
+export const AdjustBody = Type.Object(
+  {
+    delta: Type.Integer({
+      minimum: -1_000_000_000,
+      maximum: 1_000_000_000,
+      description: 'Units to add (positive) or remove (negative) from those on hand; reserved units cannot be removed',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type AdjustBody = Static<typeof AdjustBody>;
+
 export const SkuParams = Type.Object({ sku: Type.String({ minLength: 1, maxLength: 64, pattern: PRINTABLE }) });
 
 export const MovementView = Type.Object({
