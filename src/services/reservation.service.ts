@@ -6,6 +6,7 @@ import type { Demand, Product, Reservation } from '../domain/types.js';
 import type { Store, StoreTx } from '../storage/store.js';
 import { normaliseDemand, sameLines } from './demand.js';
 import { notYours, type OwnershipPolicy } from './ownership.js';
+import { ReserveBatcher } from './reserve-batcher.js';
 import type { SoldOutCache } from './sold-out-cache.js';
 import { expireByIds, expireIfDue, releaseReservation } from './reservation-lifecycle.js';
 import { atomically, type AfterEffect, type Emit } from './unit-of-work.js';
@@ -20,6 +21,11 @@ export interface ReservationServiceDeps {
   soldOut?: SoldOutCache;
   /** Defaults to `reveal`: 403 for someone else's reservation. */
   ownership?: OwnershipPolicy;
+  /**
+   * Serve concurrent one-line reserves of one sku in one transaction (see ReserveBatcher).
+   * Defaults to on where the store offers it (PostgreSQL) and no sold-out cache is in use.
+   */
+  batchReserves?: boolean;
 }
 
 export interface ReserveCommand {
@@ -36,10 +42,35 @@ export interface ReserveResult {
 const DUE_SCAN_LIMIT = 1000;
 
 export class ReservationService {
-  constructor(private readonly deps: ReservationServiceDeps) {}
+  private readonly batcher: ReserveBatcher | null;
+
+  constructor(private readonly deps: ReservationServiceDeps) {
+    const { store } = deps;
+    const batchTransaction = store.batchTransaction?.bind(store);
+    this.batcher =
+      batchTransaction && (deps.batchReserves ?? !deps.soldOut)
+        ? new ReserveBatcher({
+            transaction: batchTransaction,
+            clock: deps.clock,
+            ids: deps.ids,
+            events: deps.events,
+            reservationTtlMs: deps.reservationTtlMs,
+            alone: (userId, line) => this.reserveAlone(userId, [line]),
+          })
+        : null;
+  }
 
   reserve(command: ReserveCommand, afterEffect?: AfterEffect<ReserveResult>): Promise<ReserveResult> {
     const demand = normaliseDemand(command.lines);
+    const [line, ...more] = demand;
+    // One-line reserves without an Idempotency-Key may share a transaction; a keyed request
+    // stores its answer inside its own transaction, so it always runs alone.
+    if (this.batcher && line && more.length === 0 && !afterEffect) return this.batcher.submit(command.userId, line);
+    return this.reserveAlone(command.userId, demand, afterEffect);
+  }
+
+  private reserveAlone(userId: string, demand: Demand[], afterEffect?: AfterEffect<ReserveResult>): Promise<ReserveResult> {
+    const command = { userId };
     const skus = demand.map((d) => d.sku);
     const { store, clock, events } = this.deps;
     return atomically(store, events, async (tx, emit) => {

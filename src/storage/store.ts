@@ -134,8 +134,43 @@ export interface StoreTx {
   pruneIdempotencyRecords(now: number, limit: number): Promise<number>;
 }
 
+/** A user's standing for the per-user rules of a reserve, as read by `ReserveBatchTx.userStandings`. */
+export interface UserStanding {
+  userId: string;
+  /** RESERVED reservations of the user, whatever their skus, due ones included. */
+  liveReservations: number;
+  /** Units of the sku in the user's CONFIRMED or COMPLETED orders. */
+  orderedUnits: number;
+}
+
+/**
+ * The set-based operations that let one transaction serve many single-line reserves of one sku.
+ * Optional: a store that offers them has `Store.batchTransaction` (PostgreSQL does; SQLite group-
+ * commits whole transactions instead).
+ */
+export interface ReserveBatchTx extends StoreTx {
+  /**
+   * `lockUser` for every user given, in one statement that takes the locks in one global order
+   * (so two batches never deadlock on each other), duplicates ignored.
+   */
+  lockUsers(userIds: readonly string[]): Promise<void>;
+  /** One standing per distinct user given, for `sku`, in one read. */
+  userStandings(userIds: readonly string[], sku: string): Promise<UserStanding[]>;
+  /**
+   * Inserts one-line reservations that all hold `sku`, with their lines, and holds their total
+   * units with one guarded `reserved += total WHERE on_hand - reserved >= total`, writing one
+   * RESERVE ledger row per reservation (ref = its id, in the order given). All or nothing: when
+   * the total does not fit, nothing is written and false is returned.
+   */
+  holdBatch(sku: string, reservations: readonly Reservation[], at: number): Promise<boolean>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /**
+   * Present when the store offers `ReserveBatchTx`: `transaction` with those operations too.
+   */
+  batchTransaction?<T>(fn: (tx: ReserveBatchTx) => Promise<T>): Promise<T>;
   /**
    * Runs `fn` atomically: all of its writes commit together or none do. SQLite serialises
    * transactions in arrival order; PostgreSQL runs them concurrently, isolated by row locks

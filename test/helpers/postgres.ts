@@ -49,6 +49,8 @@ export async function openPostgresTestStore(): Promise<Store> {
   return {
     kind: store.kind,
     transaction: (fn) => store.transaction(fn),
+    // The per-sku reserve batching runs in the suites too, not only in production.
+    batchTransaction: (fn) => store.batchTransaction(fn),
     ping: () => store.ping(),
     close: async () => {
       await store.close();

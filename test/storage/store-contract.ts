@@ -25,7 +25,7 @@ import type {
   StockMovement,
 } from '../../src/domain/types.js';
 import { StoreUnavailableError } from '../../src/storage/store-errors.js';
-import type { DueScope, IdempotencyRecord, Store, StoreTx } from '../../src/storage/store.js';
+import type { DueScope, IdempotencyRecord, ReserveBatchTx, Store, StoreTx } from '../../src/storage/store.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 const T1 = T0 + 1_000;
@@ -372,6 +372,112 @@ export function runStoreContract(
         for (const r of results) if (!r.ok) assert.deepEqual(r, { ok: false, sku: 'HOT', available: 0 });
         assert.deepEqual(await counters('HOT'), { onHand: 7, reserved: 7, sold: 0 });
         assert.equal((await wholeLedger('HOT')).filter((m) => m.reason === 'RESERVE').length, 7);
+      });
+    });
+
+    describe('batch reserves (ReserveBatchTx, where the store offers batchTransaction)', () => {
+      /** Runs one batch transaction, or skips the test on a store without them. */
+      const batchRun = async <T>(t: { skip(message: string): void }, fn: (tx: ReserveBatchTx) => Promise<T>) => {
+        if (!store.batchTransaction) {
+          t.skip('this store offers no batch transactions');
+          return null;
+        }
+        return store.batchTransaction(fn);
+      };
+      const offered = () => store.batchTransaction !== undefined;
+
+      it('holdBatch inserts every reservation with its line, holds the total and writes one RESERVE row each, in order', async (t) => {
+        if (!offered()) return t.skip('no batch transactions');
+        await seed(newProduct('HOT', 10, { priceMinor: 250 }));
+        const batch = ['ann', 'bob', 'cy'].map((user, i) => reservation(user, [line('HOT', i + 1, 250)], { createdAt: T1, updatedAt: T1 }));
+
+        assert.equal(await batchRun(t, (tx) => tx.holdBatch('HOT', batch, T1)), true);
+
+        assert.deepEqual(await counters('HOT'), { onHand: 10, reserved: 6, sold: 0 });
+        for (const r of batch) assert.deepEqual(await run((tx) => tx.getReservation(r.id)), r);
+        const reserves = (await wholeLedger('HOT')).filter((m) => m.reason === 'RESERVE').reverse();
+        assert.deepEqual(reserves.map(withoutId), batch.map((r, i) => ({
+          sku: 'HOT', deltaOnHand: 0, deltaReserved: i + 1, deltaSold: 0, reason: 'RESERVE', refId: r.id, at: T1,
+        })));
+        assert.equal((await product('HOT')).updatedAt, T1);
+      });
+
+      it('holdBatch is all or nothing: when the total does not fit it writes nothing and returns false', async (t) => {
+        if (!offered()) return t.skip('no batch transactions');
+        await seed(newProduct('HOT', 3));
+        const batch = ['ann', 'bob'].map((user) => reservation(user, [line('HOT', 2)]));
+
+        assert.equal(await batchRun(t, (tx) => tx.holdBatch('HOT', batch, T1)), false);
+        assert.equal(await batchRun(t, (tx) => tx.holdBatch('GHOST', [reservation('cy', [line('GHOST', 1)])], T1)), false);
+
+        assert.deepEqual(await counters('HOT'), { onHand: 3, reserved: 0, sold: 0 });
+        for (const r of batch) assert.equal(await run((tx) => tx.getReservation(r.id)), null);
+        assert.deepEqual((await wholeLedger('HOT')).map((m) => m.reason), ['RECEIVE']);
+        assert.equal(await run((tx) => tx.unitsHeldByUser('ann', 'HOT')), 0);
+      });
+
+      it('concurrent batches never oversell: 20 batches of 5 units against on_hand 37 hold exactly 35', async (t) => {
+        if (!offered()) return t.skip('no batch transactions');
+        await seed(newProduct('HOT', 37));
+        const results = await Promise.all(Array.from({ length: 20 }, (_, b) =>
+          batchRun(t, (tx) => tx.holdBatch('HOT', Array.from({ length: 5 }, (_, i) => reservation(`u${b}-${i}`, [line('HOT', 1)])), T1))));
+
+        assert.equal(results.filter((held) => held === true).length, 7);
+        assert.deepEqual(await counters('HOT'), { onHand: 37, reserved: 35, sold: 0 });
+        const balance = (await run((tx) => tx.productBalances())).find((b) => b.sku === 'HOT');
+        assert.equal(balance?.ledgerReserved, 35);
+        assert.equal(balance?.liveReserved, 35);
+      });
+
+      it('userStandings counts each user\'s live reservations (due ones too) and ordered units of the sku', async (t) => {
+        if (!offered()) return t.skip('no batch transactions');
+        await seed(newProduct('HOT', 50), newProduct('OTHER', 50));
+        const live = reservation('ann', [line('OTHER', 1)]);
+        const due = reservation('ann', [line('HOT', 1)], { expiresAt: T0 });
+        const confirmed = reservation('bob', [line('HOT', 2), line('OTHER', 5)], { status: 'CONFIRMED' });
+        const cancelled = reservation('bob', [line('HOT', 4)], { status: 'CONFIRMED' });
+        const completed = reservation('bob', [line('HOT', 3)], { status: 'CONFIRMED' });
+        await run(async (tx) => {
+          for (const r of [live, due, confirmed, cancelled, completed]) await tx.insertReservation(r);
+          await tx.insertOrder(orderFor(confirmed));
+          await tx.insertOrder(orderFor(cancelled, { status: 'CANCELLED' }));
+          await tx.insertOrder(orderFor(completed, { status: 'COMPLETED' }));
+        });
+
+        const standings = await batchRun(t, (tx) => tx.userStandings(['bob', 'ann', 'nobody', 'ann'], 'HOT'));
+        assert.deepEqual([...(standings ?? [])].sort((a, b) => (a.userId < b.userId ? -1 : 1)), [
+          { userId: 'ann', liveReservations: 2, orderedUnits: 0 },
+          { userId: 'bob', liveReservations: 0, orderedUnits: 5 },
+          { userId: 'nobody', liveReservations: 0, orderedUnits: 0 },
+        ]);
+        assert.deepEqual(await batchRun(t, (tx) => tx.userStandings([], 'HOT')), []);
+      });
+
+      it('lockUsers takes the same locks as lockUser, and batches locking users in any order never deadlock', async (t) => {
+        if (!offered()) return t.skip('no batch transactions');
+        let clock = 0;
+        const spans: Array<{ users: string[]; start: number; end: number }> = [];
+        const hold = (users: string[], lock: (tx: ReserveBatchTx) => Promise<void>) =>
+          batchRun(t, async (tx) => {
+            await lock(tx);
+            const start = ++clock;
+            await delay(15);
+            spans.push({ users, start, end: ++clock });
+          });
+        await Promise.all([
+          hold(['ann', 'bob'], (tx) => tx.lockUsers(['ann', 'bob'])),
+          hold(['bob'], (tx) => tx.lockUser('bob')),
+          hold(['ann', 'bob'], (tx) => tx.lockUsers(['bob', 'ann', 'bob'])),
+          hold(['ann'], (tx) => tx.lockUser('ann')),
+          hold(['cy', 'ann'], (tx) => tx.lockUsers(['cy', 'ann'])),
+        ]);
+        assert.equal(spans.length, 5);
+        for (const a of spans) {
+          for (const b of spans) {
+            if (a === b || !a.users.some((u) => b.users.includes(u))) continue;
+            assert.ok(a.end < b.start || b.end < a.start, `spans sharing a user never overlap: ${JSON.stringify(spans)}`);
+          }
+        }
       });
     });
 

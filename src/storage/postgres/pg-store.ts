@@ -16,7 +16,16 @@ import {
   type ProductRow,
   type ReservationRow,
 } from '../rows.js';
-import type { DueScope, HoldResult, IdempotencyRecord, StockCorrection, Store, StoreTx } from '../store.js';
+import type {
+  DueScope,
+  HoldResult,
+  IdempotencyRecord,
+  ReserveBatchTx,
+  StockCorrection,
+  Store,
+  StoreTx,
+  UserStanding,
+} from '../store.js';
 import { StoreUnavailableError } from '../store-errors.js';
 import { migratePostgres } from './migrate.js';
 import { isConnectionLost, isRetryable, translatePgError } from './pg-errors.js';
@@ -81,6 +90,11 @@ export class PgStore implements Store {
   }
 
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.batchTransaction(fn);
+  }
+
+  /** Every PostgreSQL transaction offers the batch operations too. */
+  batchTransaction<T>(fn: (tx: ReserveBatchTx) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('PostgreSQL store is closed'));
     const run = this.run(fn);
     this.inFlight.add(run);
@@ -89,7 +103,7 @@ export class PgStore implements Store {
     return run;
   }
 
-  private async run<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  private async run<T>(fn: (tx: ReserveBatchTx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient;
       try {
@@ -147,6 +161,33 @@ const Q = {
   listProducts: sql('list_products', 'SELECT * FROM products WHERE sku > $1 ORDER BY sku LIMIT $2'),
   countProducts: sql('count_products', 'SELECT COUNT(*)::int AS n FROM products'),
   lockUser: sql('lock_user', 'SELECT pg_advisory_xact_lock($1, hashtext($2))'),
+  // The same keys as lockUser, taken one by one in key order (the sorted subquery is not flattened).
+  lockUsers: sql('lock_users', `SELECT pg_advisory_xact_lock($1, k)
+    FROM (SELECT DISTINCT hashtext(u) AS k FROM unnest($2::text[]) AS u ORDER BY 1) AS keys`),
+  userStandings: sql('user_standings', `SELECT u.user_id,
+      (SELECT COUNT(*) FROM reservations r WHERE r.user_id = u.user_id AND r.status = 'RESERVED')::int AS live_reservations,
+      (SELECT COALESCE(SUM(oi.quantity), 0) FROM orders o JOIN order_items oi ON oi.order_id = o.id
+        WHERE o.user_id = u.user_id AND o.status IN ('CONFIRMED', 'COMPLETED') AND oi.sku = $2)::int AS ordered_units
+    FROM (SELECT DISTINCT unnest($1::text[]) AS user_id) AS u`),
+  // A whole batch of one-line reserves of one sku in one statement: the guarded hold of the total
+  // locks the product row; the reservations, their lines and one ledger row each are inserted only
+  // when it held (each joins held). The foreign keys are checked at the end of the statement.
+  holdBatch: sql('hold_batch', `WITH b AS (
+      SELECT * FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+        WITH ORDINALITY AS b(id, user_id, quantity, unit_price_minor, expires_at, created_at, updated_at, ord)),
+    held AS (
+      UPDATE products SET reserved = reserved + t.total, updated_at = $9::bigint
+      FROM (SELECT SUM(quantity)::int AS total FROM b) AS t
+      WHERE sku = $1 AND on_hand - reserved >= t.total RETURNING sku),
+    r AS (
+      INSERT INTO reservations (id, user_id, status, expires_at, created_at, updated_at, confirmed_at, cancelled_at, expired_at)
+      SELECT b.id, b.user_id, 'RESERVED', b.expires_at, b.created_at, b.updated_at, NULL, NULL, NULL
+      FROM b CROSS JOIN held ORDER BY b.ord),
+    i AS (
+      INSERT INTO reservation_items (reservation_id, sku, quantity, unit_price_minor)
+      SELECT b.id, held.sku, b.quantity, b.unit_price_minor FROM b CROSS JOIN held ORDER BY b.ord)
+    INSERT INTO stock_movements (sku, delta_on_hand, delta_reserved, delta_sold, reason, ref_id, at)
+    SELECT held.sku, 0, b.quantity, 0, 'RESERVE', b.id, $9::bigint FROM b CROSS JOIN held ORDER BY b.ord`),
   // The guard and the ledger row in one statement: one round trip while the product row is locked.
   hold: sql('hold', `WITH held AS (
       UPDATE products SET reserved = reserved + $2::int, updated_at = $3::bigint
@@ -266,7 +307,7 @@ const Q = {
     (SELECT principal, key FROM idempotency_keys WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
 };
 
-class PgTx implements StoreTx {
+class PgTx implements ReserveBatchTx {
   constructor(private readonly client: Client) {}
 
   private async rows<R>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
@@ -292,6 +333,34 @@ class PgTx implements StoreTx {
 
   async lockUser(userId: string): Promise<void> {
     await this.count(Q.lockUser, [USER_LOCK_CLASS, userId]);
+  }
+
+  async lockUsers(userIds: readonly string[]): Promise<void> {
+    if (userIds.length > 0) await this.count(Q.lockUsers, [USER_LOCK_CLASS, userIds]);
+  }
+
+  async userStandings(userIds: readonly string[], sku: string): Promise<UserStanding[]> {
+    if (userIds.length === 0) return [];
+    const rows = await this.rows<{ user_id: string; live_reservations: number; ordered_units: number }>(
+      Q.userStandings, [userIds, sku]);
+    return rows.map((row) => ({ userId: row.user_id, liveReservations: row.live_reservations, orderedUnits: row.ordered_units }));
+  }
+
+  async holdBatch(sku: string, reservations: readonly Reservation[], at: number): Promise<boolean> {
+    if (reservations.length === 0) return true;
+    const lines = reservations.map((r) => {
+      const [line, ...more] = r.items;
+      if (!line || more.length > 0 || line.sku !== sku || r.status !== 'RESERVED') {
+        throw new Error(`holdBatch takes RESERVED one-line reservations of ${sku}`);
+      }
+      return line;
+    });
+    const column = <V>(pick: (r: Reservation) => V) => reservations.map(pick);
+    const written = await this.count(Q.holdBatch, [
+      sku, column((r) => r.id), column((r) => r.userId), lines.map((l) => l.quantity), lines.map((l) => l.unitPriceMinor),
+      column((r) => r.expiresAt), column((r) => r.createdAt), column((r) => r.updatedAt), at,
+    ]);
+    return written === reservations.length;
   }
 
   async getProduct(sku: string) {
