@@ -264,8 +264,9 @@ const Q = {
   dueForSku: sql('due_for_sku', `SELECT r.id FROM reservations r WHERE r.status = 'RESERVED' AND r.expires_at <= $1
     AND EXISTS (SELECT 1 FROM reservation_items i WHERE i.reservation_id = r.id AND i.sku = $2)
     ORDER BY r.expires_at LIMIT $3`),
+  // expires_at IS NOT NULL (always true) lets the ordered scan use reservations_live_by_expiry.
   nextExpiryForSku: sql('next_expiry_for_sku', `SELECT r.expires_at FROM reservations r WHERE r.status = 'RESERVED'
-    AND EXISTS (SELECT 1 FROM reservation_items i WHERE i.reservation_id = r.id AND i.sku = $1)
+    AND r.expires_at IS NOT NULL AND EXISTS (SELECT 1 FROM reservation_items i WHERE i.reservation_id = r.id AND i.sku = $1)
     ORDER BY r.expires_at LIMIT 1`),
   moveReservation: sql('move_reservation', `UPDATE reservations SET status = $3::text, updated_at = $4::bigint,
     confirmed_at = CASE WHEN $3::text = 'CONFIRMED' THEN $4::bigint ELSE confirmed_at END,
