@@ -218,6 +218,11 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
 
   try {
+    // SQLite has one process per database (WORKERS needs PostgreSQL), so nothing is in flight now.
+    if (store.kind === 'sqlite') {
+      const released = await idempotency.releaseAbandoned();
+      if (released > 0) app.log.info({ released }, 'freed Idempotency-Keys left pending by the previous process');
+    }
     const swept = await sweeper.runOnce();
     if (swept.expired > 0) app.log.info({ expired: swept.expired }, 'expired reservations that fell due while stopped');
     await runStartupCheck(new ReconciliationService({ store, clock, events }), config.startupCheck, app.log);

@@ -131,6 +131,11 @@ export interface StoreTx {
    * the effect committed (say, just before the connection dropped) and must keep answering.
    */
   deleteIdempotencyRecord(principal: string, key: string): Promise<void>;
+  /**
+   * Frees every pending key at once; finished answers stay. Only sound when no request can be in
+   * flight anywhere: at the start of the one process that owns the database (SQLite).
+   */
+  releasePendingIdempotencyRecords(): Promise<number>;
   pruneIdempotencyRecords(now: number, limit: number): Promise<number>;
 }
 

@@ -8,7 +8,7 @@ import {
   type IdempotentRequest,
 } from '../../src/services/idempotency.service.js';
 import type { Store } from '../../src/storage/store.js';
-import { openTestStore } from '../helpers/test-app.js';
+import { openTestStore, startTestApp } from '../helpers/test-app.js';
 
 const request: IdempotentRequest = { principal: 'user:u', key: 'k', method: 'POST', path: '/inventory/reserve', requestHash: 'h1' };
 
@@ -44,6 +44,25 @@ describe('IdempotencyService', () => {
     assert.deepEqual(await service.begin(request), { kind: 'replay', statusCode: 201, body: '{"ok":1}' });
     await assert.rejects(service.begin({ ...request, requestHash: 'h2' }), rejectsWith('IDEMPOTENCY_KEY_MISMATCH'));
     await assert.rejects(service.begin({ ...request, path: '/checkout/confirm' }), rejectsWith('IDEMPOTENCY_KEY_MISMATCH'));
+  });
+
+  it('on SQLite, a restart frees the keys its previous process left pending, and keeps finished ones', async (t) => {
+    if (store.kind !== 'sqlite') {
+      t.skip('only the one process on a SQLite database can know nothing else is in flight');
+      return;
+    }
+    await service.begin(request);
+    const finished = { ...request, key: 'done' };
+    await service.begin(finished);
+    await store.transaction((tx) => service.complete(tx, finished.principal, finished.key, 201, '{"ok":1}'));
+    // What a restart does first, the lease still far from over.
+    const app = await startTestApp({ store });
+    try {
+      assert.deepEqual(await service.begin(request), { kind: 'started' });
+      assert.deepEqual(await service.begin(finished), { kind: 'replay', statusCode: 201, body: '{"ok":1}' });
+    } finally {
+      await app.close();
+    }
   });
 
   it('a failure with no stored answer frees the key at once', async () => {

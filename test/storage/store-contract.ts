@@ -980,6 +980,18 @@ export function runStoreContract(
         await run((tx) => tx.deleteIdempotencyRecord('user-1', 'key-1')); // deleting nothing is fine
       });
 
+      it('releasePendingIdempotencyRecords frees every pending key and keeps every finished answer', async () => {
+        const pending = [idempotencyRecord('user-1', 'key-1'), idempotencyRecord('user-2', 'key-1')];
+        const finished = idempotencyRecord('user-1', 'key-2', { statusCode: 201, responseBody: '{"kept":true}' });
+        await run(async (tx) => {
+          for (const r of [...pending, finished]) await tx.claimIdempotencyRecord(r, T0);
+        });
+        assert.equal(await run((tx) => tx.releasePendingIdempotencyRecords()), 2);
+        for (const r of pending) assert.equal(await run((tx) => tx.getIdempotencyRecord(r.principal, r.key)), null);
+        assert.deepEqual(await run((tx) => tx.getIdempotencyRecord('user-1', 'key-2')), finished);
+        assert.equal(await run((tx) => tx.releasePendingIdempotencyRecords()), 0);
+      });
+
       it('pruneIdempotencyRecords deletes only expired records, at most limit per call', async () => {
         const now = T0 + 86_400_000;
         const expired = [now - 2, now - 1, now].map((expiresAt, i) => idempotencyRecord('user-1', `old-${i}`, { expiresAt }));

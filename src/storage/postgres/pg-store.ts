@@ -304,6 +304,7 @@ const Q = {
     WHERE principal = $1 AND key = $2`),
   deleteIdempotency: sql('delete_idempotency', `DELETE FROM idempotency_keys
     WHERE principal = $1 AND key = $2 AND status_code IS NULL`),
+  releasePendingIdempotency: sql('release_pending_idempotency', 'DELETE FROM idempotency_keys WHERE status_code IS NULL'),
   pruneIdempotency: sql('prune_idempotency', `DELETE FROM idempotency_keys WHERE (principal, key) IN
     (SELECT principal, key FROM idempotency_keys WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
 };
@@ -513,6 +514,10 @@ class PgTx implements ReserveBatchTx {
 
   async deleteIdempotencyRecord(principal: string, key: string) {
     await this.count(Q.deleteIdempotency, [principal, key]);
+  }
+
+  async releasePendingIdempotencyRecords() {
+    return this.count(Q.releasePendingIdempotency, []);
   }
 
   async pruneIdempotencyRecords(now: number, limit: number) {

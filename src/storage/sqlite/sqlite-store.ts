@@ -322,6 +322,7 @@ class SqliteTx implements StoreTx {
           OR (idempotency_keys.status_code IS NULL AND idempotency_keys.locked_until <= @now)`),
       completeIdempotency: p('UPDATE idempotency_keys SET status_code = ?, response_body = ? WHERE principal = ? AND key = ?'),
       deleteIdempotency: p('DELETE FROM idempotency_keys WHERE principal = ? AND key = ? AND status_code IS NULL'),
+      releasePendingIdempotency: p('DELETE FROM idempotency_keys WHERE status_code IS NULL'),
       pruneIdempotency: p(`DELETE FROM idempotency_keys WHERE rowid IN
         (SELECT rowid FROM idempotency_keys WHERE expires_at <= ? LIMIT ?)`),
     };
@@ -483,6 +484,10 @@ class SqliteTx implements StoreTx {
 
   async deleteIdempotencyRecord(principal: string, key: string) {
     this.s.deleteIdempotency.run(principal, key);
+  }
+
+  async releasePendingIdempotencyRecords() {
+    return this.s.releasePendingIdempotency.run().changes;
   }
 
   async pruneIdempotencyRecords(now: number, limit: number) {
