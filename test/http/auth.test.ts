@@ -170,6 +170,28 @@ describe('authentication and ownership (AUTH_MODE=jwt)', () => {
   });
 });
 
+describe('browsers under AUTH_MODE=jwt', () => {
+  it('a CORS preflight needs no token, and allows the Authorization header', async () => {
+    const t = await startTestApp({ env: { ...AUTH_ENV, CORS_ORIGINS: 'https://shop.example.com' } });
+    try {
+      const res = await t.app.inject({
+        method: 'OPTIONS',
+        url: '/inventory/reserve',
+        headers: {
+          origin: 'https://shop.example.com',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type',
+        },
+      });
+      assert.equal(res.statusCode, 204);
+      assert.equal(res.headers['access-control-allow-origin'], 'https://shop.example.com');
+      assert.match(String(res.headers['access-control-allow-headers']), /authorization/);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('public-key tokens', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stockhold-keys-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
