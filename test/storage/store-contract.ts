@@ -1130,7 +1130,9 @@ export function runStoreContract(
         const inOrder = options.servesInArrivalOrder ? finished : [...finished].sort();
         assert.deepEqual(inOrder, [0, 1, 2], 'every queued transaction ran before close() resolved');
         const counts = await Promise.all(queued);
-        assert.deepEqual(options.servesInArrivalOrder ? counts : [...counts].sort(), [1, 2, 3]);
+        if (options.servesInArrivalOrder) assert.deepEqual(counts, [1, 2, 3]);
+        // Concurrent transactions under READ COMMITTED may each count before another commits: [1, 1, 3] is legal.
+        else for (const count of counts) assert.ok(count >= 1 && count <= 3, `count ${count}`);
       });
 
       it('a closed store rejects ping and transactions with StoreUnavailableError', async () => {
