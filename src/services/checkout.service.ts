@@ -183,7 +183,7 @@ export class CheckoutService {
   }
 
   private notYours(kind: 'reservation' | 'order', id: string): DomainError {
-    return notYours(this.deps.ownership ?? 'reveal', kind, id);
+    return notYours(this.deps.ownership ?? 'reveal', kind, kind === 'order' ? orderNotFound(id) : notFound(id));
   }
 
   /** SUCCESS completes the order; FAILED cancels it and restocks. Repeating the same outcome is a no-op. */

@@ -1,5 +1,6 @@
+import { DomainError } from '../domain/errors.js';
 import { canMoveReservation } from '../domain/state-machine.js';
-import type { NewStockMovement, Reservation } from '../domain/types.js';
+import type { LineItem, NewStockMovement, Reservation } from '../domain/types.js';
 import type { StoreTx } from '../storage/store.js';
 import type { Emit } from './unit-of-work.js';
 
@@ -91,3 +92,22 @@ export async function expireByIds(tx: StoreTx, ids: readonly string[], now: numb
   await giveBack(tx, endings, emit);
   return endings.length;
 }
+
+/** A new live reservation, as both reserve paths (one at a time, and batched) create it. */
+export function openReservation(id: string, userId: string, items: LineItem[], now: number, ttlMs: number): Reservation {
+  return {
+    id,
+    userId,
+    status: 'RESERVED',
+    items,
+    expiresAt: now + ttlMs,
+    createdAt: now,
+    updatedAt: now,
+    confirmedAt: null,
+    cancelledAt: null,
+    expiredAt: null,
+  };
+}
+
+export const insufficient = (sku: string, requested: number, available: number): DomainError =>
+  new DomainError('INSUFFICIENT_INVENTORY', 'Insufficient inventory available', { sku, requested, available });

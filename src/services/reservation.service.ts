@@ -8,7 +8,7 @@ import { normaliseDemand, sameLines } from './demand.js';
 import { notYours, type OwnershipPolicy } from './ownership.js';
 import { ReserveBatcher } from './reserve-batcher.js';
 import type { SoldOutCache } from './sold-out-cache.js';
-import { expireByIds, expireIfDue, releaseReservation } from './reservation-lifecycle.js';
+import { expireByIds, expireIfDue, insufficient, openReservation, releaseReservation } from './reservation-lifecycle.js';
 import { atomically, type AfterEffect, type Emit } from './unit-of-work.js';
 
 export interface ReservationServiceDeps {
@@ -107,18 +107,8 @@ export class ReservationService {
 
       const id = this.deps.ids();
       const priceOf = new Map(products.map((p) => [p.sku, p.priceMinor]));
-      const reservation: Reservation = {
-        id,
-        userId: command.userId,
-        status: 'RESERVED',
-        items: demand.map((d) => ({ ...d, unitPriceMinor: priceOf.get(d.sku) ?? 0 })),
-        expiresAt: now + this.deps.reservationTtlMs,
-        createdAt: now,
-        updatedAt: now,
-        confirmedAt: null,
-        cancelledAt: null,
-        expiredAt: null,
-      };
+      const items = demand.map((d) => ({ ...d, unitPriceMinor: priceOf.get(d.sku) ?? 0 }));
+      const reservation = openReservation(id, command.userId, items, now, this.deps.reservationTtlMs);
       const result = { reservation, replayed: false };
       await tx.insertReservation(reservation);
       await afterEffect?.(tx, result);
@@ -243,7 +233,7 @@ export class ReservationService {
   }
 
   private notYours(id: string): DomainError {
-    return notYours(this.deps.ownership ?? 'reveal', 'reservation', id);
+    return notYours(this.deps.ownership ?? 'reveal', 'reservation', notFound(id));
   }
 
   /** One sweep step: expires at most `batchSize` due reservations in one transaction. */
@@ -255,9 +245,6 @@ export class ReservationService {
     });
   }
 }
-
-const insufficient = (sku: string, requested: number, available: number): DomainError =>
-  new DomainError('INSUFFICIENT_INVENTORY', 'Insufficient inventory available', { sku, requested, available });
 
 export const notFound = (reservationId: string): DomainError =>
   new DomainError('RESERVATION_NOT_FOUND', 'Reservation not found', { reservationId });

@@ -5,7 +5,7 @@ import type { IdGenerator } from '../domain/ids.js';
 import type { Demand, Product, Reservation } from '../domain/types.js';
 import type { ReserveBatchTx, Store, UserStanding } from '../storage/store.js';
 import { StoreUnavailableError } from '../storage/store-errors.js';
-import { expireByIds } from './reservation-lifecycle.js';
+import { expireByIds, insufficient, openReservation } from './reservation-lifecycle.js';
 import type { Emit } from './unit-of-work.js';
 
 /** What a reserve answers; the same shape as ReservationService's. */
@@ -240,18 +240,8 @@ export class ReserveBatcher {
   }
 
   private newReservation(pending: Pending, product: Product, now: number): Reservation {
-    return {
-      id: this.deps.ids(),
-      userId: pending.userId,
-      status: 'RESERVED',
-      items: [{ sku: product.sku, quantity: pending.line.quantity, unitPriceMinor: product.priceMinor }],
-      expiresAt: now + this.deps.reservationTtlMs,
-      createdAt: now,
-      updatedAt: now,
-      confirmedAt: null,
-      cancelledAt: null,
-      expiredAt: null,
-    };
+    const items = [{ sku: product.sku, quantity: pending.line.quantity, unitPriceMinor: product.priceMinor }];
+    return openReservation(this.deps.ids(), pending.userId, items, now, this.deps.reservationTtlMs);
   }
 }
 
@@ -266,6 +256,3 @@ function purchaseLimitError(product: Product, standing: UserStanding, quantity: 
     requested: quantity,
   });
 }
-
-const insufficient = (sku: string, requested: number, available: number): DomainError =>
-  new DomainError('INSUFFICIENT_INVENTORY', 'Insufficient inventory available', { sku, requested, available });

@@ -2,25 +2,19 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SignJWT } from 'jose';
-import { freePort, http, logLines, runNode, serverEnv, startServer, tempDir } from './server-process.js';
+import { freePort, http, logLines, meaningfulLines, runNode, serverEnv, startServer, tempDir } from './server-process.js';
 
 const SECRET = 'process-test-secret-0123456789-abcdefghij';
 
 const sign = (sub: string, role: string) =>
   new SignJWT({ role }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
 
-const serviceLines = (stderr: string) =>
-  stderr
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('(node:') && !line.startsWith('(Use `node --trace-'));
-
 test('NODE_ENV=production without authentication refuses to start, with one line naming AUTH_MODE', async (t) => {
   const dir = tempDir(t);
   const env = serverEnv(await freePort(), `sqlite:${join(dir, 'prod.db')}`, { NODE_ENV: 'production', AUTH_MODE: '' });
   const run = await runNode(t, 'src/server.ts', env);
   assert.equal(run.code, 1);
-  const lines = serviceLines(run.stderr);
+  const lines = meaningfulLines(run.stderr);
   assert.equal(lines.length, 1, run.stderr);
   assert.match(lines[0] as string, /AUTH_MODE/);
 });

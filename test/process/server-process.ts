@@ -199,6 +199,14 @@ export async function expectStatus(
   return res;
 }
 
+/** stderr lines that matter: node's own warnings and their hints are not the service talking. */
+export function meaningfulLines(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('(node:') && !line.startsWith('(Use `node --trace-'));
+}
+
 /** Pino writes JSON lines to stdout; returns those that parse. */
 export function logLines(stdout: string): Array<Record<string, unknown>> {
   return stdout

@@ -3,16 +3,8 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { expectStatus, freePort, runNode, serverEnv, startServer, tempDir } from './server-process.js';
+import { expectStatus, freePort, meaningfulLines, runNode, serverEnv, startServer, tempDir } from './server-process.js';
 
-/** stderr lines that matter: node's own warnings and their hints are not the service talking. */
-function meaningfulLines(stderr: string): string[] {
-  return stderr
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '')
-    .filter((line) => !line.startsWith('(node:') && !line.startsWith('(Use `node --trace-'));
-}
 
 const BAD_VALUES: ReadonlyArray<[variable: string, value: string]> = [
   ['RESERVATION_TTL', 'abc'],

@@ -9,7 +9,7 @@ import {
   type ProductDrift,
 } from '../../src/services/reconciliation.service.js';
 import type { Store } from '../../src/storage/store.js';
-import { logLines, ROOT, runNode, startServer, tempDir, type CleanupOwner } from '../process/server-process.js';
+import { logLines, meaningfulLines, ROOT, runNode, startServer, tempDir, type CleanupOwner } from '../process/server-process.js';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/scratch-database.js';
 import { createProduct, get, post, productOf, reserve, startTestApp, TTL_MS, type TestApp } from '../helpers/test-app.js';
 
@@ -255,11 +255,6 @@ describe('reconciliation', () => {
       await db.drop();
     });
     const env = (overrides: Record<string, string> = {}) => ({ ...process.env, DATABASE_URL: db.databaseUrl, ...overrides });
-    const stderrLines = (stderr: string) =>
-      stderr
-        .split('\n')
-        .map((line) => line.trim())
-        .filter((line) => line !== '' && !line.startsWith('(node:') && !line.startsWith('(Use `node --trace-'));
 
     it('npm run verify exits 1 listing each drift, 2 on bad usage or a missing database', async (t) => {
       const missing = join(tempDir(t), 'missing.db');
@@ -291,9 +286,9 @@ describe('reconciliation', () => {
       assert.deepEqual(parsed.drifts, REPAIRABLE_DRIFTS);
 
       assert.equal(usage.code, 2);
-      assert.deepEqual(stderrLines(usage.stderr), ['stockhold verify: unknown argument "--bogus" (usage: npm run verify [-- --json])']);
+      assert.deepEqual(meaningfulLines(usage.stderr), ['stockhold verify: unknown argument "--bogus" (usage: npm run verify [-- --json])']);
       assert.equal(absent.code, 2);
-      assert.deepEqual(stderrLines(absent.stderr), [`stockhold verify: no database at ${missing} (DATABASE_URL)`]);
+      assert.deepEqual(meaningfulLines(absent.stderr), [`stockhold verify: no database at ${missing} (DATABASE_URL)`]);
     });
 
     it('the server refuses to start on drift with one line on stderr; STARTUP_CHECK=off starts with a warning', async () => {
@@ -302,7 +297,7 @@ describe('reconciliation', () => {
         startServer(owner, { databaseUrl: db.databaseUrl, env: { STARTUP_CHECK: 'off' } }),
       ]);
       assert.equal(refused.code, 1, refused.stderr);
-      const lines = stderrLines(refused.stderr);
+      const lines = meaningfulLines(refused.stderr);
       assert.equal(lines.length, 1, refused.stderr);
       assert.match(lines[0] as string, /^stockhold: failed to start: start-up check found drift in 5 of 6 skus: .*STARTUP_CHECK=repair/);
       assert.ok(!refused.stdout.includes('stockhold is serving'));

@@ -1,4 +1,4 @@
-import type { History, Attempt, Operation, OperationKind } from './history.js';
+import type { History, Attempt, Operation } from './history.js';
 import { isDefiniteAnswer } from './history.js';
 import type { Prng } from './prng.js';
 
@@ -8,17 +8,11 @@ import type { Prng } from './prng.js';
  */
 const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EADDRNOTAVAIL', 'ENOTFOUND']);
 
-export interface OperationSpec {
-  userId: string;
-  kind: OperationKind;
-  method: 'GET' | 'POST';
-  path: string;
-  body?: unknown;
-  idempotencyKey?: string;
-  target?: { reservationId?: string; orderId?: string };
+/** An operation before it is sent: the history assigns its id and records its attempts. */
+export type OperationSpec = Omit<Operation, 'id' | 'attempts'> & {
   /** Send the first attempt twice at once, same key: the server must treat it as one request. */
   duplicate?: boolean;
-}
+};
 
 export interface ClientOptions {
   /** Per attempt. A timeout is `:info`: the server may still be working on it. */
