@@ -1,5 +1,4 @@
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -16,6 +15,7 @@ import { useStrictJsonParser } from './http/json-body.js';
 import { toErrorResponse } from './http/error-mapping.js';
 import { makeIdempotentResponder } from './http/idempotency.js';
 import { registerRateLimit } from './http/rate-limit.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import type { RouteDeps } from './http/route-deps.js';
 import { checkoutRoutes } from './http/routes/checkout.routes.js';
 import { healthRoutes } from './http/routes/health.routes.js';
@@ -157,22 +157,28 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(failure(404, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`)),
   );
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime }, 'request');
-  });
+  // Per-request lines only when someone reads them: a hook costs every request, logged or not.
+  if (config.logLevel === 'debug' || config.logLevel === 'trace') {
+    app.addHook('onResponse', (request, reply, done) => {
+      request.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime }, 'request');
+      done();
+    });
+  }
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
     // Idle keep-alive sockets would otherwise hold close() open until the client drops them.
     app.server.closeIdleConnections();
   });
+  // Callback hooks, not async ones: they run on every request, and a promise per hook shows at flash-sale rates.
   // Responses finished while closing end their keep-alive socket, so close() is not held open by it.
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
-  app.addHook('preHandler', async (_request, reply) => {
-    if (!closing) return;
-    return reply
+  app.addHook('preHandler', (_request, reply, done) => {
+    if (!closing) return done();
+    void reply
       .code(503)
       .headers({ 'retry-after': '1', connection: 'close' })
       .send(failure(503, 'SERVICE_UNAVAILABLE', 'The server is shutting down; retry shortly'));
@@ -182,17 +188,7 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
     await store.close();
   });
 
-  // Only the headers that mean something on JSON answers: each extra header costs every response.
-  await app.register(helmet, {
-    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    crossOriginEmbedderPolicy: false,
-    crossOriginOpenerPolicy: false,
-    originAgentCluster: false,
-    xDnsPrefetchControl: false,
-    xDownloadOptions: false,
-    xPermittedCrossDomainPolicies: false,
-    xXssProtection: false,
-  });
+  registerSecurityHeaders(app);
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST'], allowedHeaders: ['authorization', 'content-type', 'idempotency-key'] });
   }

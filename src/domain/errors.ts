@@ -25,7 +25,12 @@ export class DomainError extends Error {
   readonly details: ErrorDetails | undefined;
 
   constructor(code: DomainErrorCode, message: string, details?: ErrorDetails) {
+    // A refusal is an answer, not a fault: nobody reads its stack, and capturing one cost more
+    // than the rest of a sold-out refusal. Store faults keep theirs through `cause`.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'DomainError';
     this.code = code;
     this.details = details;

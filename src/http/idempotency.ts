@@ -44,7 +44,17 @@ export function makeIdempotentResponder(service: IdempotencyService) {
   ): Promise<FastifyReply> {
     const header = request.headers[IDEMPOTENCY_HEADER];
     if (header === undefined) {
-      const { statusCode, payload } = render(await execute());
+      let result: R;
+      try {
+        result = await execute();
+      } catch (err) {
+        // A business refusal is answered here rather than through Fastify's error path, which costs
+        // about 5% of a sold-out storm's throughput (all refusals). Faults still go there, to be logged.
+        const refusal = isDomainError(err) ? toErrorResponse(err) : null;
+        if (!refusal || refusal.payload.statusCode >= 500) throw err;
+        return reply.code(refusal.payload.statusCode).headers(refusal.headers).send(refusal.payload);
+      }
+      const { statusCode, payload } = render(result);
       return reply.code(statusCode).send(payload);
     }
     if (typeof header !== 'string' || !KEY_PATTERN.test(header)) {
