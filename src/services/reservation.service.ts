@@ -21,10 +21,7 @@ export interface ReservationServiceDeps {
   soldOut?: SoldOutCache;
   /** Defaults to `reveal`: 403 for someone else's reservation. */
   ownership?: OwnershipPolicy;
-  /**
-   * Serve concurrent one-line reserves of one sku in one transaction (see ReserveBatcher).
-   * Defaults to on where the store offers it (PostgreSQL) and no sold-out cache is in use.
-   */
+  /** Serve concurrent one-line reserves of one sku in one transaction (see ReserveBatcher). Defaults to on where the store offers it. */
   batchReserves?: boolean;
 }
 
@@ -40,6 +37,8 @@ export interface ReserveResult {
 }
 
 const DUE_SCAN_LIMIT = 1000;
+/** Past this many live holders a sold-out sku is still refused from the hint, but in a transaction. */
+const MAX_LISTED_HOLDERS = 10_000;
 
 export class ReservationService {
   private readonly batcher: ReserveBatcher | null;
@@ -47,10 +46,13 @@ export class ReservationService {
   constructor(private readonly deps: ReservationServiceDeps) {
     const { store } = deps;
     const batchTransaction = store.batchTransaction?.bind(store);
+    const transactionsQueued = store.transactionsQueued?.bind(store);
     this.batcher =
-      batchTransaction && (deps.batchReserves ?? !deps.soldOut)
+      batchTransaction && (deps.batchReserves ?? true)
         ? new ReserveBatcher({
             transaction: batchTransaction,
+            ...(transactionsQueued ? { transactionsQueued } : {}),
+            ...(deps.soldOut ? { soldOut: (tx: StoreTx, product: Product) => this.markSoldOut(tx, product) } : {}),
             clock: deps.clock,
             ids: deps.ids,
             events: deps.events,
@@ -63,6 +65,12 @@ export class ReservationService {
   reserve(command: ReserveCommand, afterEffect?: AfterEffect<ReserveResult>): Promise<ReserveResult> {
     const demand = normaliseDemand(command.lines);
     const [line, ...more] = demand;
+    // The sold-out fast path: refused without a transaction when the full path could only refuse
+    // it the same way, and nothing queued ahead of it (a cancel, say) could release units first.
+    const { soldOut, store, clock } = this.deps;
+    if (line && more.length === 0 && !afterEffect && soldOut?.refusesOutright(line.sku, command.userId, clock.now()) && store.idle?.()) {
+      return Promise.reject(insufficient(line.sku, line.quantity, 0));
+    }
     // One-line reserves without an Idempotency-Key may share a transaction; a keyed request
     // stores its answer inside its own transaction, so it always runs alone.
     if (this.batcher && line && more.length === 0 && !afterEffect) return this.batcher.submit(command.userId, line);
@@ -149,10 +157,26 @@ export class ReservationService {
       }
       const available = product.onHand - product.reserved;
       if (available >= quantity) continue;
-      if (available === 0 && soldOut) soldOut.markSoldOut(sku, await tx.nextExpiryForSku(sku));
+      if (available === 0) await this.markSoldOut(tx, product);
       return insufficient(sku, quantity, available);
     }
     return null;
+  }
+
+  /** Records in the sold-out hint what this transaction just proved: nothing of `product` is left. */
+  private async markSoldOut(tx: StoreTx, product: Product): Promise<void> {
+    const { soldOut } = this.deps;
+    if (!soldOut) return;
+    const holds = await tx.liveHoldsOfSku(product.sku, MAX_LISTED_HOLDERS + 1);
+    // Not only this sku's next expiry: while any reservation is due, a refusal must take the full
+    // path, which expires the shopper's own due reservations first (lazy expiry). Reservations
+    // made from now on fall due no sooner than one TTL from now.
+    const earliest = Math.min((await tx.earliestLiveExpiry()) ?? Infinity, this.deps.clock.now() + this.deps.reservationTtlMs);
+    soldOut.markSoldOut(product.sku, {
+      until: earliest,
+      holders: holds.length > MAX_LISTED_HOLDERS ? null : holds.map((h) => h.userId),
+      limited: product.maxPerUser !== null,
+    });
   }
 
   /**

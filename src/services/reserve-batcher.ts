@@ -23,6 +23,15 @@ export interface ReserveBatcherDeps {
   reservationTtlMs: number;
   /** The one-request-per-transaction path, for every request a batch does not decide itself. */
   alone(userId: string, line: Demand): Promise<BatchedReserveResult>;
+  /**
+   * The store's `transactionsQueued`, where transactions run one after another in arrival order
+   * (SQLite). A batch then joins the store's queue at its first request, and later requests join
+   * the batch only while nothing else has been queued behind it: a multi-line reserve or a cancel
+   * that arrives between two one-line reserves is served between them.
+   */
+  transactionsQueued?: () => number;
+  /** Called in the batch's transaction when it leaves a sku with nothing available and refused someone. */
+  soldOut?: (tx: ReserveBatchTx, product: Product) => Promise<void>;
   /** Most requests one transaction serves. */
   maxBatch?: number;
   /** Most batches of one sku in flight at once. */
@@ -34,6 +43,15 @@ interface Pending {
   line: Demand;
   resolve(result: BatchedReserveResult): void;
   reject(reason: unknown): void;
+}
+
+/** A batch queued in the store (in-order mode) that requests may still join. */
+interface OpenBatch {
+  pending: Pending[];
+  users: Set<string>;
+  /** `transactionsQueued()` right after this batch was queued. */
+  queuedAs: number;
+  started: boolean;
 }
 
 interface SkuQueue {
@@ -68,7 +86,10 @@ const MAX_HOLD_ROUNDS = 8;
  * UPDATE and inserts every reservation, line and ledger row. The hot product row is locked once
  * per batch instead of once per request.
  *
- * Requests queue per sku while a batch of that sku runs; the queue becomes the next batch. A user
+ * On SQLite the batch is queued in the store at its first request and later requests join it
+ * while nothing else was queued behind it (`transactionsQueued`), so arrival order holds across
+ * all writes. Elsewhere requests queue per sku while a batch of that sku runs, and the queue
+ * becomes the next batch. A user
  * appears at most once per batch (a second request waits for the next one). Everything unusual is
  * left to the ordinary path, after the batch commits: a user who holds any live reservation (the
  * duplicate rule, lazy expiry of their due ones), and a batch that keeps losing its guarded hold.
@@ -80,6 +101,7 @@ const MAX_HOLD_ROUNDS = 8;
  */
 export class ReserveBatcher {
   private readonly queues = new Map<string, SkuQueue>();
+  private readonly open = new Map<string, OpenBatch>();
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
 
@@ -89,6 +111,8 @@ export class ReserveBatcher {
   }
 
   submit(userId: string, line: Demand): Promise<BatchedReserveResult> {
+    const { transactionsQueued } = this.deps;
+    if (transactionsQueued) return new Promise((resolve, reject) => this.joinInOrder({ userId, line, resolve, reject }, transactionsQueued));
     return new Promise((resolve, reject) => {
       let queue = this.queues.get(line.sku);
       if (!queue) {
@@ -98,6 +122,34 @@ export class ReserveBatcher {
       queue.waiting.push({ userId, line, resolve, reject });
       this.schedule(line.sku, queue);
     });
+  }
+
+  /**
+   * In-order mode: joins the sku's open batch when it is still the last transaction queued, has
+   * not started and has room (and not this user); otherwise queues a new batch behind everything.
+   */
+  private joinInOrder(pending: Pending, transactionsQueued: () => number): void {
+    const { sku } = pending.line;
+    const open = this.open.get(sku);
+    if (
+      open &&
+      !open.started &&
+      open.queuedAs === transactionsQueued() &&
+      open.pending.length < this.maxBatch &&
+      !open.users.has(pending.userId)
+    ) {
+      open.pending.push(pending);
+      open.users.add(pending.userId);
+      return;
+    }
+    const batch: OpenBatch = { pending: [pending], users: new Set([pending.userId]), queuedAs: 0, started: false };
+    this.open.set(sku, batch);
+    // run() queues its transaction before its first await; the batch closes when that starts.
+    void this.run(batch.pending, () => {
+      batch.started = true;
+      if (this.open.get(sku) === batch) this.open.delete(sku);
+    });
+    batch.queuedAs = transactionsQueued();
   }
 
   /** Starts a batch once the current I/O phase has queued everything it will. */
@@ -137,12 +189,13 @@ export class ReserveBatcher {
     return batch;
   }
 
-  private async run(batch: Pending[]): Promise<void> {
+  private async run(batch: Pending[], onStart?: () => void): Promise<void> {
     const { transaction, events } = this.deps;
     let pendingEvents: Array<() => void> = [];
     let decided: Decided;
     try {
       decided = await transaction(async (tx) => {
+        onStart?.();
         // A deadlock retry runs this again: only the last attempt's events count.
         pendingEvents = [];
         const emit: Emit = (name, payload) => {
@@ -230,6 +283,7 @@ export class ReserveBatcher {
         for (const { pending, available } of refused) {
           decisions.set(pending, insufficient(sku, pending.line.quantity, available));
         }
+        if (refused.length > 0 && left === 0) await this.deps.soldOut?.(tx, product);
         return { decisions, alone };
       }
       // Another transaction took units since the read: read again and share out what is left.

@@ -3,10 +3,33 @@ import { discardedBatchCount } from '../storage/store-errors.js';
 
 const MAX_ENTRIES = 100_000;
 
+/** What the store proved when it found a sku with nothing available. */
+export interface SoldOutProof {
+  /**
+   * When the entry lapses: no later than the sku's next expiry, when stock may come back by
+   * itself. null: only a release ends it.
+   */
+  until: number | null;
+  /**
+   * The users holding live reservations of the sku at that moment, or null when there were too
+   * many to list. No reservation of the sku can start while it stays sold out, so this set can
+   * only shrink while the entry lasts: a user outside it holds none.
+   */
+  holders: readonly string[] | null;
+  /** The product has a purchase limit, which is judged before stock. */
+  limited: boolean;
+}
+
+interface Entry {
+  until: number;
+  holders: ReadonlySet<string> | null;
+  limited: boolean;
+}
+
 /**
  * Remembers skus the store has proved to have nothing available, so a sold-out storm is
  * refused without writing anything. It is a hint that can only say "no": an entry lasts until
- * the earliest live reservation of that sku falls due, and is dropped the moment units are
+ * the earliest live reservation (of any sku, made before or after the entry) falls due, and is dropped the moment units are
  * released or added (stock.released fires inside the releasing transaction, before it commits).
  * Only correct where this process sees every release: the single-process SQLite store.
  *
@@ -18,35 +41,51 @@ const MAX_ENTRIES = 100_000;
  * and cannot invalidate entries: one that marks a sku sold out returns that refusal and commits.
  */
 export class SoldOutCache {
-  private readonly until = new Map<string, number>();
+  private readonly entries = new Map<string, Entry>();
   private discards = discardedBatchCount();
 
   constructor(events: DomainEvents) {
     events.on('stock.released', ({ skus }) => {
-      for (const sku of skus) this.until.delete(sku);
+      for (const sku of skus) this.entries.delete(sku);
     });
   }
 
   isSoldOut(sku: string, now: number): boolean {
-    this.forgetDiscarded();
-    const until = this.until.get(sku);
-    if (until === undefined) return false;
-    if (now < until) return true;
-    this.until.delete(sku);
-    return false;
+    return this.entry(sku, now) !== undefined;
   }
 
-  /** `until`: when stock may come back by itself (the next expiry), or null when only a release can. */
-  markSoldOut(sku: string, until: number | null): void {
+  /**
+   * True when a reserve of `sku` by `userId` can only be refused as sold out: the sku is, the
+   * user holds no live reservation of it (which the duplicate rule would answer, or whose expiry
+   * would free units), and no purchase limit could answer first.
+   */
+  refusesOutright(sku: string, userId: string, now: number): boolean {
+    const entry = this.entry(sku, now);
+    return entry !== undefined && !entry.limited && entry.holders !== null && !entry.holders.has(userId);
+  }
+
+  markSoldOut(sku: string, proof: SoldOutProof): void {
     this.forgetDiscarded();
-    if (this.until.size >= MAX_ENTRIES) this.until.clear();
-    this.until.set(sku, until ?? Number.POSITIVE_INFINITY);
+    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+    this.entries.set(sku, {
+      until: proof.until ?? Number.POSITIVE_INFINITY,
+      holders: proof.holders ? new Set(proof.holders) : null,
+      limited: proof.limited,
+    });
+  }
+
+  private entry(sku: string, now: number): Entry | undefined {
+    this.forgetDiscarded();
+    const entry = this.entries.get(sku);
+    if (entry === undefined || now < entry.until) return entry;
+    this.entries.delete(sku);
+    return undefined;
   }
 
   private forgetDiscarded(): void {
     const discards = discardedBatchCount();
     if (discards === this.discards) return;
     this.discards = discards;
-    this.until.clear();
+    this.entries.clear();
   }
 }

@@ -26,6 +26,12 @@ export interface IdempotencyRecord {
   lockedUntil: number;
 }
 
+/** A live reservation holding some sku: whose it is and when it falls due. */
+export interface LiveHold {
+  userId: string;
+  expiresAt: number;
+}
+
 export type HoldResult = { ok: true } | { ok: false; sku: string; available: number };
 
 /**
@@ -106,8 +112,10 @@ export interface StoreTx {
   listLiveReservations(userId: string): Promise<Reservation[]>;
   /** RESERVED reservations with expires_at <= now, optionally only those holding one sku. */
   findDueReservationIds(now: number, limit: number, scope?: DueScope): Promise<string[]>;
-  /** When the earliest live reservation holding `sku` falls due; null when none holds it. */
-  nextExpiryForSku(sku: string): Promise<number | null>;
+  /** The live (RESERVED) reservations holding `sku`, due ones included, earliest expiry first, at most `limit`. */
+  liveHoldsOfSku(sku: string, limit: number): Promise<LiveHold[]>;
+  /** When the earliest live (RESERVED) reservation of any user and sku falls due; null when none is live. */
+  earliestLiveExpiry(): Promise<number | null>;
   /** Compare-and-set on status; false when the reservation was no longer in `from`. */
   moveReservation(id: string, from: ReservationStatus, to: ReservationStatus, at: number): Promise<boolean>;
   /** Units of `sku` the user holds in live reservations plus confirmed or completed orders. */
@@ -150,8 +158,7 @@ export interface UserStanding {
 
 /**
  * The set-based operations that let one transaction serve many single-line reserves of one sku.
- * Optional: a store that offers them has `Store.batchTransaction` (PostgreSQL does; SQLite group-
- * commits whole transactions instead).
+ * Optional: a store that offers them has `Store.batchTransaction` (both adapters do).
  */
 export interface ReserveBatchTx extends StoreTx {
   /**
@@ -174,6 +181,7 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /**
    * Present when the store offers `ReserveBatchTx`: `transaction` with those operations too.
+   * PostgreSQL does; SQLite does too, inside its group commit.
    */
   batchTransaction?<T>(fn: (tx: ReserveBatchTx) => Promise<T>): Promise<T>;
   /**
@@ -183,6 +191,17 @@ export interface Store {
    * failure, so `fn` must have no effect outside the transaction.
    */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * True when no transaction is queued or running, so nothing that arrived earlier can still
+   * change the stock. Offered where transactions run one after another in arrival order (SQLite).
+   */
+  idle?(): boolean;
+  /**
+   * How many transactions have been queued so far. Offered where transactions run one after
+   * another in arrival order (SQLite): a request may join a queued batch only while nothing has
+   * been queued behind it, and arrival order then holds across every kind of write.
+   */
+  transactionsQueued?(): number;
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -679,7 +679,7 @@ export function runStoreContract(
         assert.deepEqual(await list('nobody'), []);
       });
 
-      it('nextExpiryForSku is the expiry of the earliest live reservation holding that sku', async () => {
+      it('liveHoldsOfSku lists the live reservations holding a sku, earliest expiry first, up to the limit', async () => {
         await seed(newProduct('APPLE', 50), newProduct('BENCH', 50));
         const later = reservation('user-1', [line('APPLE', 1)], { expiresAt: T0 + 900 });
         const sooner = reservation('user-2', [line('BENCH', 1), line('APPLE', 1)], { expiresAt: T0 + 500 });
@@ -687,11 +687,30 @@ export function runStoreContract(
         await run(async (tx) => {
           for (const r of [later, sooner, gone]) await tx.insertReservation(r);
         });
-        assert.equal(await run((tx) => tx.nextExpiryForSku('APPLE')), T0 + 500);
-        assert.equal(await run((tx) => tx.nextExpiryForSku('BENCH')), T0 + 500);
+        const holds = (sku: string, limit = 10) => run((tx) => tx.liveHoldsOfSku(sku, limit));
+        assert.deepEqual(await holds('APPLE'), [
+          { userId: 'user-2', expiresAt: T0 + 500 },
+          { userId: 'user-1', expiresAt: T0 + 900 },
+        ]);
+        assert.deepEqual(await holds('APPLE', 1), [{ userId: 'user-2', expiresAt: T0 + 500 }]);
+        assert.deepEqual(await holds('BENCH'), [{ userId: 'user-2', expiresAt: T0 + 500 }]);
         await run((tx) => tx.moveReservation(sooner.id, 'RESERVED', 'CANCELLED', T1));
-        assert.equal(await run((tx) => tx.nextExpiryForSku('APPLE')), T0 + 900);
-        assert.equal(await run((tx) => tx.nextExpiryForSku('BENCH')), null);
+        assert.deepEqual(await holds('APPLE'), [{ userId: 'user-1', expiresAt: T0 + 900 }]);
+        assert.deepEqual(await holds('BENCH'), []);
+      });
+
+      it('earliestLiveExpiry is the expiry of the earliest live reservation of any sku', async () => {
+        await seed(newProduct('APPLE', 50), newProduct('BENCH', 50));
+        assert.equal(await run((tx) => tx.earliestLiveExpiry()), null);
+        const later = reservation('user-1', [line('APPLE', 1)], { expiresAt: T0 + 900 });
+        const sooner = reservation('user-2', [line('BENCH', 1)], { expiresAt: T0 + 500 });
+        const gone = reservation('user-3', [line('APPLE', 1)], { status: 'EXPIRED', expiresAt: T0 + 100, expiredAt: T0 + 100 });
+        await run(async (tx) => {
+          for (const r of [later, sooner, gone]) await tx.insertReservation(r);
+        });
+        assert.equal(await run((tx) => tx.earliestLiveExpiry()), T0 + 500);
+        await run((tx) => tx.moveReservation(sooner.id, 'RESERVED', 'CONFIRMED', T1));
+        assert.equal(await run((tx) => tx.earliestLiveExpiry()), T0 + 900);
       });
 
       it('findDueReservationIds finds RESERVED reservations with expires_at <= now, for all or one sku', async () => {

@@ -20,6 +20,7 @@ import type {
   DueScope,
   HoldResult,
   IdempotencyRecord,
+  LiveHold,
   ReserveBatchTx,
   StockCorrection,
   Store,
@@ -265,9 +266,12 @@ const Q = {
     AND EXISTS (SELECT 1 FROM reservation_items i WHERE i.reservation_id = r.id AND i.sku = $2)
     ORDER BY r.expires_at LIMIT $3`),
   // expires_at IS NOT NULL (always true) lets the ordered scan use reservations_live_by_expiry.
-  nextExpiryForSku: sql('next_expiry_for_sku', `SELECT r.expires_at FROM reservations r WHERE r.status = 'RESERVED'
-    AND r.expires_at IS NOT NULL AND EXISTS (SELECT 1 FROM reservation_items i WHERE i.reservation_id = r.id AND i.sku = $1)
-    ORDER BY r.expires_at LIMIT 1`),
+  earliestLiveExpiry: sql('earliest_live_expiry', `SELECT MIN(expires_at) AS earliest FROM reservations
+    WHERE status = 'RESERVED' AND expires_at IS NOT NULL`),
+  liveHoldsOfSku: sql('live_holds_of_sku', `SELECT r.user_id AS "userId", r.expires_at AS "expiresAt" FROM reservations r
+    WHERE r.status = 'RESERVED' AND r.expires_at IS NOT NULL
+    AND EXISTS (SELECT 1 FROM reservation_items i WHERE i.reservation_id = r.id AND i.sku = $1)
+    ORDER BY r.expires_at LIMIT $2`),
   moveReservation: sql('move_reservation', `UPDATE reservations SET status = $3::text, updated_at = $4::bigint,
     confirmed_at = CASE WHEN $3::text = 'CONFIRMED' THEN $4::bigint ELSE confirmed_at END,
     cancelled_at = CASE WHEN $3::text = 'CANCELLED' THEN $4::bigint ELSE cancelled_at END,
@@ -455,9 +459,13 @@ class PgTx implements ReserveBatchTx {
     return rows.map((row) => row.id);
   }
 
-  async nextExpiryForSku(sku: string) {
-    const [row] = await this.rows<{ expires_at: number }>(Q.nextExpiryForSku, [sku]);
-    return row?.expires_at ?? null;
+  async earliestLiveExpiry() {
+    const [row] = await this.rows<{ earliest: number | null }>(Q.earliestLiveExpiry, []);
+    return row?.earliest ?? null;
+  }
+
+  async liveHoldsOfSku(sku: string, limit: number) {
+    return this.rows<LiveHold>(Q.liveHoldsOfSku, [sku, limit]);
   }
 
   async moveReservation(id: string, from: Reservation['status'], to: Reservation['status'], at: number) {

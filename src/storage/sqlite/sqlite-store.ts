@@ -2,7 +2,17 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Demand, NewProduct, NewStockMovement, Order, Reservation } from '../../domain/types.js';
-import type { DueScope, HoldResult, IdempotencyRecord, StockCorrection, Store, StoreTx } from '../store.js';
+import type {
+  DueScope,
+  HoldResult,
+  IdempotencyRecord,
+  LiveHold,
+  ReserveBatchTx,
+  StockCorrection,
+  Store,
+  StoreTx,
+  UserStanding,
+} from '../store.js';
 import { noteDiscardedBatch, StoreUnavailableError } from '../store-errors.js';
 import { migrateSqlite } from './migrate.js';
 import {
@@ -58,7 +68,7 @@ export function translateError(err: unknown): unknown {
 }
 
 interface QueuedTransaction {
-  fn: (tx: StoreTx) => Promise<unknown>;
+  fn: (tx: ReserveBatchTx) => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
 }
@@ -85,6 +95,7 @@ export class SqliteStore implements Store {
   private readonly queue: QueuedTransaction[] = [];
   private draining: Promise<void> | null = null;
   private closed = false;
+  private queued = 0;
 
   constructor(options: SqliteStoreOptions) {
     const inMemory = options.filename === ':memory:';
@@ -113,13 +124,27 @@ export class SqliteStore implements Store {
     this.tx = new SqliteTx(this.db);
   }
 
+  batchTransaction<T>(fn: (tx: ReserveBatchTx) => Promise<T>): Promise<T> {
+    return this.transaction(fn as (tx: StoreTx) => Promise<T>);
+  }
+
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('SQLite store is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      this.queued++;
       // Drain once the current I/O phase has queued everything it will: that is the batch.
       this.draining ??= new Promise<void>((done) => setImmediate(done)).then(() => this.drain());
     });
+  }
+
+  transactionsQueued(): number {
+    return this.queued;
+  }
+
+  idle(): boolean {
+    // `draining` is set from the first queued transaction until the queue has been drained.
+    return !this.closed && this.draining === null;
   }
 
   private async drain(): Promise<void> {
@@ -232,7 +257,7 @@ export class SqliteStore implements Store {
 }
 
 /** Statement-per-operation implementation of the port; all of stockhold's SQLite SQL is here. */
-class SqliteTx implements StoreTx {
+class SqliteTx implements ReserveBatchTx {
   private readonly s;
 
   constructor(db: Database.Database) {
@@ -287,14 +312,20 @@ class SqliteTx implements StoreTx {
       dueForSku: p(`SELECT r.id FROM reservations r WHERE r.status = 'RESERVED' AND r.expires_at <= ?
         AND EXISTS (SELECT 1 FROM reservation_items i WHERE i.reservation_id = r.id AND i.sku = ?)
         ORDER BY r.expires_at LIMIT ?`).pluck(),
-      nextExpiryForSku: p(`SELECT r.expires_at FROM reservations r WHERE r.status = 'RESERVED'
+      earliestLiveExpiry: p(`SELECT MIN(expires_at) FROM reservations WHERE status = 'RESERVED'`).pluck(),
+      liveHoldsOfSku: p(`SELECT r.user_id AS userId, r.expires_at AS expiresAt FROM reservations r WHERE r.status = 'RESERVED'
         AND EXISTS (SELECT 1 FROM reservation_items i WHERE i.reservation_id = r.id AND i.sku = ?)
-        ORDER BY r.expires_at LIMIT 1`).pluck(),
+        ORDER BY r.expires_at LIMIT ?`),
       moveReservation: p(`UPDATE reservations SET status = @to, updated_at = @at,
         confirmed_at = CASE WHEN @to = 'CONFIRMED' THEN @at ELSE confirmed_at END,
         cancelled_at = CASE WHEN @to = 'CANCELLED' THEN @at ELSE cancelled_at END,
         expired_at = CASE WHEN @to = 'EXPIRED' THEN @at ELSE expired_at END
         WHERE id = @id AND status = @from`),
+      userStandings: p(`SELECT u.value AS userId,
+        (SELECT COUNT(*) FROM reservations r WHERE r.user_id = u.value AND r.status = 'RESERVED') AS liveReservations,
+        (SELECT COALESCE(SUM(oi.quantity), 0) FROM orders o JOIN order_items oi ON oi.order_id = o.id
+          WHERE o.user_id = u.value AND o.status IN ('CONFIRMED', 'COMPLETED') AND oi.sku = ?) AS orderedUnits
+        FROM (SELECT DISTINCT value FROM json_each(?)) AS u`),
       unitsHeldByUser: p(`SELECT
         (SELECT COALESCE(SUM(i.quantity), 0) FROM reservations r JOIN reservation_items i ON i.reservation_id = r.id
           WHERE r.user_id = @user AND r.status = 'RESERVED' AND i.sku = @sku)
@@ -370,6 +401,33 @@ class SqliteTx implements StoreTx {
     return this.s.countProducts.get() as number;
   }
 
+  // One connection serialises every transaction already.
+  async lockUsers(_userIds: readonly string[]): Promise<void> {}
+
+  async userStandings(userIds: readonly string[], sku: string): Promise<UserStanding[]> {
+    if (userIds.length === 0) return [];
+    return this.s.userStandings.all(sku, JSON.stringify(userIds)) as UserStanding[];
+  }
+
+  async holdBatch(sku: string, reservations: readonly Reservation[], at: number): Promise<boolean> {
+    let total = 0;
+    for (const r of reservations) {
+      const [line, ...more] = r.items;
+      if (!line || more.length > 0 || line.sku !== sku || r.status !== 'RESERVED') {
+        throw new Error(`holdBatch takes RESERVED one-line reservations of ${sku}`);
+      }
+      total += line.quantity;
+    }
+    if (reservations.length === 0) return true;
+    if (this.s.hold.run(total, at, sku, total).changes === 0) return false;
+    for (const r of reservations) {
+      await this.insertReservation(r);
+      const { quantity } = r.items[0] as Reservation['items'][number];
+      this.insertMovement({ sku, deltaOnHand: 0, deltaReserved: quantity, deltaSold: 0, reason: 'RESERVE', refId: r.id, at });
+    }
+    return true;
+  }
+
   async holdStock(demand: readonly Demand[], refId: string, at: number): Promise<HoldResult> {
     for (const { sku, quantity } of demand) {
       if (this.s.hold.run(quantity, at, sku, quantity).changes === 0) {
@@ -434,8 +492,12 @@ class SqliteTx implements StoreTx {
     return this.s.dueAll.all(now, limit) as string[];
   }
 
-  async nextExpiryForSku(sku: string) {
-    return (this.s.nextExpiryForSku.get(sku) as number | undefined) ?? null;
+  async earliestLiveExpiry() {
+    return (this.s.earliestLiveExpiry.get() as number | null | undefined) ?? null;
+  }
+
+  async liveHoldsOfSku(sku: string, limit: number) {
+    return this.s.liveHoldsOfSku.all(sku, limit) as LiveHold[];
   }
 
   async moveReservation(id: string, from: Reservation['status'], to: Reservation['status'], at: number) {
