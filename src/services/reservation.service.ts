@@ -165,8 +165,10 @@ export class ReservationService {
 
   /** Records in the sold-out hint what this transaction just proved: nothing of `product` is left. */
   private async markSoldOut(tx: StoreTx, product: Product): Promise<void> {
-    const { soldOut } = this.deps;
-    if (!soldOut) return;
+    const { soldOut, clock } = this.deps;
+    // Already marked: that proof still stands, and its holder list can only have shrunk since.
+    // Listing the holders again would walk every live reservation once more.
+    if (!soldOut || soldOut.isSoldOut(product.sku, clock.now())) return;
     const holds = await tx.liveHoldsOfSku(product.sku, MAX_LISTED_HOLDERS + 1);
     // Not only this sku's next expiry: while any reservation is due, a refusal must take the full
     // path, which expires the shopper's own due reservations first (lazy expiry). Reservations
