@@ -169,14 +169,14 @@ export class ReservationService {
     // Already marked: that proof still stands, and its holder list can only have shrunk since.
     // Listing the holders again would walk every live reservation once more.
     if (!soldOut || soldOut.isSoldOut(product.sku, clock.now())) return;
-    const holds = await tx.liveHoldsOfSku(product.sku, MAX_LISTED_HOLDERS + 1);
+    const holders = await tx.liveHoldersOfSku(product.sku, MAX_LISTED_HOLDERS);
     // Not only this sku's next expiry: while any reservation is due, a refusal must take the full
     // path, which expires the shopper's own due reservations first (lazy expiry). Reservations
     // made from now on fall due no sooner than one TTL from now.
     const earliest = Math.min((await tx.earliestLiveExpiry()) ?? Infinity, this.deps.clock.now() + this.deps.reservationTtlMs);
     soldOut.markSoldOut(product.sku, {
       until: earliest,
-      holders: holds.length > MAX_LISTED_HOLDERS ? null : holds.map((h) => h.userId),
+      holders,
       limited: product.maxPerUser !== null,
     });
   }

@@ -26,12 +26,6 @@ export interface IdempotencyRecord {
   lockedUntil: number;
 }
 
-/** A live reservation holding some sku: whose it is and when it falls due. */
-export interface LiveHold {
-  userId: string;
-  expiresAt: number;
-}
-
 export type HoldResult = { ok: true } | { ok: false; sku: string; available: number };
 
 /**
@@ -112,8 +106,12 @@ export interface StoreTx {
   listLiveReservations(userId: string): Promise<Reservation[]>;
   /** RESERVED reservations with expires_at <= now, optionally only those holding one sku. */
   findDueReservationIds(now: number, limit: number, scope?: DueScope): Promise<string[]>;
-  /** The live (RESERVED) reservations holding `sku`, due ones included, earliest expiry first, at most `limit`. */
-  liveHoldsOfSku(sku: string, limit: number): Promise<LiveHold[]>;
+  /**
+   * The users holding live (RESERVED) reservations of `sku`, due ones included, each once. null
+   * when more than `limit` reservations hold it, or when the store cannot list them with a
+   * bounded amount of work: the caller must then not rely on a list.
+   */
+  liveHoldersOfSku(sku: string, limit: number): Promise<string[] | null>;
   /** When the earliest live (RESERVED) reservation of any user and sku falls due; null when none is live. */
   earliestLiveExpiry(): Promise<number | null>;
   /** Compare-and-set on status; false when the reservation was no longer in `from`. */

@@ -679,24 +679,42 @@ export function runStoreContract(
         assert.deepEqual(await list('nobody'), []);
       });
 
-      it('liveHoldsOfSku lists the live reservations holding a sku, earliest expiry first, up to the limit', async () => {
+      it('liveHoldersOfSku names each user holding a live reservation of a sku, and gives up past the limit', async () => {
         await seed(newProduct('APPLE', 50), newProduct('BENCH', 50));
-        const later = reservation('user-1', [line('APPLE', 1)], { expiresAt: T0 + 900 });
-        const sooner = reservation('user-2', [line('BENCH', 1), line('APPLE', 1)], { expiresAt: T0 + 500 });
-        const gone = reservation('user-3', [line('APPLE', 1)], { status: 'EXPIRED', expiresAt: T0 + 100, expiredAt: T0 + 100 });
+        // Held as the services hold them: the counters and the RESERVE ledger rows agree.
+        const hold = (r: Reservation) =>
+          run(async (tx) => {
+            await tx.insertReservation(r);
+            assert.deepEqual(await tx.holdStock(r.items, r.id, T0), { ok: true });
+          });
+        const first = reservation('user-1', [line('APPLE', 1)]);
+        const both = reservation('user-2', [line('APPLE', 2), line('BENCH', 1)]);
+        const again = reservation('user-1', [line('APPLE', 3)]);
+        const gone = reservation('user-3', [line('APPLE', 1)]);
+        for (const r of [first, gone, both, again]) await hold(r);
         await run(async (tx) => {
-          for (const r of [later, sooner, gone]) await tx.insertReservation(r);
+          assert.equal(await tx.moveReservation(gone.id, 'RESERVED', 'CANCELLED', T1), true);
+          await tx.moveStock([{ sku: 'APPLE', deltaOnHand: 0, deltaReserved: -1, deltaSold: 0, reason: 'RELEASE', refId: gone.id, at: T1 }]);
         });
-        const holds = (sku: string, limit = 10) => run((tx) => tx.liveHoldsOfSku(sku, limit));
-        assert.deepEqual(await holds('APPLE'), [
-          { userId: 'user-2', expiresAt: T0 + 500 },
-          { userId: 'user-1', expiresAt: T0 + 900 },
-        ]);
-        assert.deepEqual(await holds('APPLE', 1), [{ userId: 'user-2', expiresAt: T0 + 500 }]);
-        assert.deepEqual(await holds('BENCH'), [{ userId: 'user-2', expiresAt: T0 + 500 }]);
-        await run((tx) => tx.moveReservation(sooner.id, 'RESERVED', 'CANCELLED', T1));
-        assert.deepEqual(await holds('APPLE'), [{ userId: 'user-1', expiresAt: T0 + 900 }]);
-        assert.deepEqual(await holds('BENCH'), []);
+        const holders = async (sku: string, limit = 10) => {
+          const found = await run((tx) => tx.liveHoldersOfSku(sku, limit));
+          return found === null ? null : [...found].sort();
+        };
+
+        assert.deepEqual(await holders('APPLE'), ['user-1', 'user-2'], 'each user once, the cancelled one gone');
+        assert.deepEqual(await holders('BENCH'), ['user-2']);
+        assert.equal(await holders('APPLE', 2), null, 'three live reservations hold APPLE: past a limit of 2');
+        assert.deepEqual(await holders('APPLE', 3), ['user-1', 'user-2']);
+        assert.deepEqual(await holders('NOPE'), []);
+        await run(async (tx) => {
+          assert.equal(await tx.moveReservation(both.id, 'RESERVED', 'CONFIRMED', T1), true);
+          await tx.moveStock(both.items.map((item) => ({
+            sku: item.sku, deltaOnHand: -item.quantity, deltaReserved: -item.quantity, deltaSold: item.quantity,
+            reason: 'CONFIRM' as const, refId: both.id, at: T1,
+          })));
+        });
+        assert.deepEqual(await holders('BENCH'), [], 'a confirmed reservation holds nothing');
+        assert.deepEqual(await holders('APPLE'), ['user-1']);
       });
 
       it('earliestLiveExpiry is the expiry of the earliest live reservation of any sku', async () => {

@@ -20,7 +20,6 @@ import type {
   DueScope,
   HoldResult,
   IdempotencyRecord,
-  LiveHold,
   ReserveBatchTx,
   StockCorrection,
   Store,
@@ -268,10 +267,9 @@ const Q = {
   // expires_at IS NOT NULL (always true) lets the ordered scan use reservations_live_by_expiry.
   earliestLiveExpiry: sql('earliest_live_expiry', `SELECT MIN(expires_at) AS earliest FROM reservations
     WHERE status = 'RESERVED' AND expires_at IS NOT NULL`),
-  liveHoldsOfSku: sql('live_holds_of_sku', `SELECT r.user_id AS "userId", r.expires_at AS "expiresAt" FROM reservations r
-    WHERE r.status = 'RESERVED' AND r.expires_at IS NOT NULL
-    AND EXISTS (SELECT 1 FROM reservation_items i WHERE i.reservation_id = r.id AND i.sku = $1)
-    ORDER BY r.expires_at LIMIT $2`),
+  liveHoldersOfSku: sql('live_holders_of_sku', `SELECT r.user_id FROM reservations r
+    WHERE r.status = 'RESERVED' AND EXISTS (SELECT 1 FROM reservation_items i WHERE i.reservation_id = r.id AND i.sku = $1)
+    LIMIT $2`),
   moveReservation: sql('move_reservation', `UPDATE reservations SET status = $3::text, updated_at = $4::bigint,
     confirmed_at = CASE WHEN $3::text = 'CONFIRMED' THEN $4::bigint ELSE confirmed_at END,
     cancelled_at = CASE WHEN $3::text = 'CANCELLED' THEN $4::bigint ELSE cancelled_at END,
@@ -464,8 +462,9 @@ class PgTx implements ReserveBatchTx {
     return row?.earliest ?? null;
   }
 
-  async liveHoldsOfSku(sku: string, limit: number) {
-    return this.rows<LiveHold>(Q.liveHoldsOfSku, [sku, limit]);
+  async liveHoldersOfSku(sku: string, limit: number): Promise<string[] | null> {
+    const rows = await this.rows<{ user_id: string }>(Q.liveHoldersOfSku, [sku, limit + 1]);
+    return rows.length > limit ? null : [...new Set(rows.map((row) => row.user_id))];
   }
 
   async moveReservation(id: string, from: Reservation['status'], to: Reservation['status'], at: number) {

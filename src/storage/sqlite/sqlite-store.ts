@@ -6,7 +6,6 @@ import type {
   DueScope,
   HoldResult,
   IdempotencyRecord,
-  LiveHold,
   ReserveBatchTx,
   StockCorrection,
   Store,
@@ -74,6 +73,9 @@ interface QueuedTransaction {
 }
 
 type Outcome = { job: QueuedTransaction; ok: true; value: unknown } | { job: QueuedTransaction; ok: false; error: unknown };
+
+/** Most ledger rows `liveHoldersOfSku` reads before giving up on a list: a few milliseconds. */
+const HOLDER_SCAN_LIMIT = 20_000;
 
 /** Upper bound on transactions sharing one commit, so one batch never holds the loop for long. */
 const MAX_BATCH = 512;
@@ -313,9 +315,12 @@ class SqliteTx implements ReserveBatchTx {
         AND EXISTS (SELECT 1 FROM reservation_items i WHERE i.reservation_id = r.id AND i.sku = ?)
         ORDER BY r.expires_at LIMIT ?`).pluck(),
       earliestLiveExpiry: p(`SELECT MIN(expires_at) FROM reservations WHERE status = 'RESERVED'`).pluck(),
-      liveHoldsOfSku: p(`SELECT r.user_id AS userId, r.expires_at AS expiresAt FROM reservations r WHERE r.status = 'RESERVED'
-        AND EXISTS (SELECT 1 FROM reservation_items i WHERE i.reservation_id = r.id AND i.sku = ?)
-        ORDER BY r.expires_at LIMIT ?`),
+      reservedOf: p('SELECT reserved FROM products WHERE sku = ?').pluck(),
+      // The sku's holds, newest first, from its ledger (the by-sku index) rather than a walk over
+      // every live reservation of every sku.
+      holdsNewestFirst: p(`SELECT r.user_id AS userId, r.status, m.delta_reserved AS quantity
+        FROM stock_movements m JOIN reservations r ON r.id = m.ref_id
+        WHERE m.sku = ? AND m.reason = 'RESERVE' ORDER BY m.id DESC`),
       moveReservation: p(`UPDATE reservations SET status = @to, updated_at = @at,
         confirmed_at = CASE WHEN @to = 'CONFIRMED' THEN @at ELSE confirmed_at END,
         cancelled_at = CASE WHEN @to = 'CANCELLED' THEN @at ELSE cancelled_at END,
@@ -496,8 +501,26 @@ class SqliteTx implements ReserveBatchTx {
     return (this.s.earliestLiveExpiry.get() as number | null | undefined) ?? null;
   }
 
-  async liveHoldsOfSku(sku: string, limit: number) {
-    return this.s.liveHoldsOfSku.all(sku, limit) as LiveHold[];
+  async liveHoldersOfSku(sku: string, limit: number): Promise<string[] | null> {
+    // The product's reserved counter is the sum of its live holds, each written to the ledger as a
+    // RESERVE row: walking those newest first finds every live hold once the units add up, and
+    // live holds are the recent ones. A counter the ledger does not explain (a repair) ends the
+    // walk at the scan limit with no list.
+    const reserved = (this.s.reservedOf.get(sku) as number | undefined) ?? 0;
+    const users = new Set<string>();
+    let units = 0;
+    let holds = 0;
+    let scanned = 0;
+    if (reserved <= 0) return [];
+    for (const row of this.s.holdsNewestFirst.iterate(sku) as IterableIterator<{ userId: string; status: string; quantity: number }>) {
+      if (++scanned > HOLDER_SCAN_LIMIT) return null;
+      if (row.status !== 'RESERVED') continue;
+      if (++holds > limit) return null;
+      users.add(row.userId);
+      units += row.quantity;
+      if (units >= reserved) return [...users];
+    }
+    return null;
   }
 
   async moveReservation(id: string, from: Reservation['status'], to: Reservation['status'], at: number) {
