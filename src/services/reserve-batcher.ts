@@ -91,8 +91,9 @@ const MAX_HOLD_ROUNDS = 8;
  * all writes. Elsewhere requests queue per sku while a batch of that sku runs, and the queue
  * becomes the next batch. A user
  * appears at most once per batch (a second request waits for the next one). Everything unusual is
- * left to the ordinary path, after the batch commits: a user who holds any live reservation (the
- * duplicate rule, lazy expiry of their due ones), and a batch that keeps losing its guarded hold.
+ * left to the ordinary path, after the batch commits: a user who holds a live reservation of the
+ * sku (the duplicate rule, whose answers take no stock) or a due one of any sku (lazy expiry),
+ * and a batch that keeps losing its guarded hold.
  * When the total does not fit, units are granted in arrival order as if the requests had run one
  * after another (after releasing what due reservations of the sku still hold), and the rest are
  * refused with the units that were left at their turn. Every answer waits for the commit; a store
@@ -233,14 +234,16 @@ export class ReserveBatcher {
     // The same per-user rules as one reserve at a time: every user's lock first, then their standing.
     await tx.lockUsers(batch.map((p) => p.userId));
     const standings = new Map<string, UserStanding>(
-      (await tx.userStandings(batch.map((p) => p.userId), sku)).map((s) => [s.userId, s]),
+      (await tx.userStandings(batch.map((p) => p.userId), sku, now)).map((s) => [s.userId, s]),
     );
     let product = await tx.getProduct(sku);
     const eligible: Pending[] = [];
     for (const pending of batch) {
       const standing = standings.get(pending.userId);
-      // Any live reservation (due or not) brings in lazy expiry and the duplicate rule: not here.
-      if (!standing || standing.liveReservations > 0) alone.push(pending);
+      // A live reservation of this sku brings in the duplicate rule (an answer that takes no stock),
+      // and a due one of any sku lazy expiry: not here. Live reservations of other skus change
+      // nothing the batch decides, so their holders keep their turn in it.
+      if (!standing || standing.liveHoldingSku > 0 || standing.dueReservations > 0) alone.push(pending);
       else if (!product) decisions.set(pending, new DomainError('PRODUCT_NOT_FOUND', 'Product not found', { sku }));
       else {
         const limitError = purchaseLimitError(product, standing, pending.line.quantity);

@@ -150,6 +150,10 @@ export interface UserStanding {
   userId: string;
   /** RESERVED reservations of the user, whatever their skus, due ones included. */
   liveReservations: number;
+  /** Those of them with a line of the sku. */
+  liveHoldingSku: number;
+  /** Those of them due (expires_at <= now), whatever their skus. */
+  dueReservations: number;
   /** Units of the sku in the user's CONFIRMED or COMPLETED orders. */
   orderedUnits: number;
 }
@@ -164,8 +168,8 @@ export interface ReserveBatchTx extends StoreTx {
    * (so two batches never deadlock on each other), duplicates ignored.
    */
   lockUsers(userIds: readonly string[]): Promise<void>;
-  /** One standing per distinct user given, for `sku`, in one read. */
-  userStandings(userIds: readonly string[], sku: string): Promise<UserStanding[]>;
+  /** One standing per distinct user given, for `sku` at `now`, in one read. */
+  userStandings(userIds: readonly string[], sku: string, now: number): Promise<UserStanding[]>;
   /**
    * Inserts one-line reservations that all hold `sku`, with their lines, and holds their total
    * units with one guarded `reserved += total WHERE on_hand - reserved >= total`, writing one

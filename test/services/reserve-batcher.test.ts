@@ -82,6 +82,15 @@ function batchedReserveCases({ h, seed, reserve, balance }: BatchedReserves): vo
     assert.equal((await balance('HOT'))?.reserved, 3);
   });
 
+  it('a shopper already holding another sku keeps their turn: the first of two buyers of the last unit wins', async () => {
+    await seed('HOT', 1);
+    await seed('OTHER', 5);
+    assert.equal((await reserve('early', 'OTHER', 1)).ok, true);
+    const [early, late] = await Promise.all([reserve('early', 'HOT', 1), reserve('late', 'HOT', 1)]);
+    assert.equal(early?.ok, true, 'a live reservation of another sku does not send its holder behind the batch');
+    assert.deepEqual(late, { ok: false, code: 'INSUFFICIENT_INVENTORY', details: { sku: 'HOT', requested: 1, available: 0 } });
+  });
+
   it('per-user rules hold inside a batch: the purchase limit, an unknown sku, a second identical reserve', async () => {
     await seed('LIMITED', 100, 2);
     const [over, within, ghost, first, again] = await Promise.all([

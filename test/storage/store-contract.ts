@@ -429,28 +429,38 @@ export function runStoreContract(
         assert.equal(balance?.liveReserved, 35);
       });
 
-      it('userStandings counts each user\'s live reservations (due ones too) and ordered units of the sku', async (t) => {
+      it('userStandings counts each user\'s live reservations (due ones too), those holding the sku, the due ones, and ordered units', async (t) => {
         if (!offered()) return t.skip('no batch transactions');
         await seed(newProduct('HOT', 50), newProduct('OTHER', 50));
         const live = reservation('ann', [line('OTHER', 1)]);
         const due = reservation('ann', [line('HOT', 1)], { expiresAt: T0 });
+        const elsewhere = reservation('cy', [line('OTHER', 1), line('HOT', 1)], { expiresAt: T0 + 1 });
+        const otherSkuOnly = reservation('dee', [line('OTHER', 2)], { expiresAt: T0 + 1 });
         const confirmed = reservation('bob', [line('HOT', 2), line('OTHER', 5)], { status: 'CONFIRMED' });
         const cancelled = reservation('bob', [line('HOT', 4)], { status: 'CONFIRMED' });
         const completed = reservation('bob', [line('HOT', 3)], { status: 'CONFIRMED' });
         await run(async (tx) => {
-          for (const r of [live, due, confirmed, cancelled, completed]) await tx.insertReservation(r);
+          for (const r of [live, due, elsewhere, otherSkuOnly, confirmed, cancelled, completed]) await tx.insertReservation(r);
           await tx.insertOrder(orderFor(confirmed));
           await tx.insertOrder(orderFor(cancelled, { status: 'CANCELLED' }));
           await tx.insertOrder(orderFor(completed, { status: 'COMPLETED' }));
         });
 
-        const standings = await batchRun(t, (tx) => tx.userStandings(['bob', 'ann', 'nobody', 'ann'], 'HOT'));
-        assert.deepEqual([...(standings ?? [])].sort((a, b) => (a.userId < b.userId ? -1 : 1)), [
-          { userId: 'ann', liveReservations: 2, orderedUnits: 0 },
-          { userId: 'bob', liveReservations: 0, orderedUnits: 5 },
-          { userId: 'nobody', liveReservations: 0, orderedUnits: 0 },
+        const standings = async (now: number) =>
+          [...((await batchRun(t, (tx) => tx.userStandings(['bob', 'ann', 'nobody', 'ann', 'cy', 'dee'], 'HOT', now))) ?? [])].sort(
+            (a, b) => (a.userId < b.userId ? -1 : 1),
+          );
+        const none = { liveReservations: 0, liveHoldingSku: 0, dueReservations: 0 };
+        assert.deepEqual(await standings(T0), [
+          { userId: 'ann', liveReservations: 2, liveHoldingSku: 1, dueReservations: 1, orderedUnits: 0 },
+          { userId: 'bob', ...none, orderedUnits: 5 },
+          { userId: 'cy', liveReservations: 1, liveHoldingSku: 1, dueReservations: 0, orderedUnits: 0 },
+          { userId: 'dee', liveReservations: 1, liveHoldingSku: 0, dueReservations: 0, orderedUnits: 0 },
+          { userId: 'nobody', ...none, orderedUnits: 0 },
         ]);
-        assert.deepEqual(await batchRun(t, (tx) => tx.userStandings([], 'HOT')), []);
+        const later = await standings(T0 + 1);
+        assert.deepEqual(later.map((s) => [s.userId, s.dueReservations]), [['ann', 1], ['bob', 0], ['cy', 1], ['dee', 1], ['nobody', 0]]);
+        assert.deepEqual(await batchRun(t, (tx) => tx.userStandings([], 'HOT', T0)), []);
       });
 
       it('lockUsers takes the same locks as lockUser, and batches locking users in any order never deadlock', async (t) => {

@@ -164,11 +164,17 @@ const Q = {
   // The same keys as lockUser, taken one by one in key order (the sorted subquery is not flattened).
   lockUsers: sql('lock_users', `SELECT pg_advisory_xact_lock($1, k)
     FROM (SELECT DISTINCT hashtext(u) AS k FROM unnest($2::text[]) AS u ORDER BY 1) AS keys`),
-  userStandings: sql('user_standings', `SELECT u.user_id,
-      (SELECT COUNT(*) FROM reservations r WHERE r.user_id = u.user_id AND r.status = 'RESERVED')::int AS live_reservations,
+  // The user's live reservations are read once (reservations_live_by_user), then counted three ways.
+  userStandings: sql('user_standings', `SELECT u.user_id, l.live::int AS live_reservations,
+      COALESCE(l.holding, 0)::int AS live_holding_sku, COALESCE(l.due, 0)::int AS due_reservations,
       (SELECT COALESCE(SUM(oi.quantity), 0) FROM orders o JOIN order_items oi ON oi.order_id = o.id
         WHERE o.user_id = u.user_id AND o.status IN ('CONFIRMED', 'COMPLETED') AND oi.sku = $2)::int AS ordered_units
-    FROM (SELECT DISTINCT unnest($1::text[]) AS user_id) AS u`),
+    FROM (SELECT DISTINCT unnest($1::text[]) AS user_id) AS u
+    CROSS JOIN LATERAL (
+      SELECT COUNT(*) AS live,
+        SUM(CASE WHEN EXISTS (SELECT 1 FROM reservation_items i WHERE i.reservation_id = r.id AND i.sku = $2) THEN 1 ELSE 0 END) AS holding,
+        SUM(CASE WHEN r.expires_at <= $3::bigint THEN 1 ELSE 0 END) AS due
+      FROM reservations r WHERE r.user_id = u.user_id AND r.status = 'RESERVED') AS l`),
   // A whole batch of one-line reserves of one sku in one statement: the guarded hold of the total
   // locks the product row; the reservations, their lines and one ledger row each are inserted only
   // when it held (each joins held). The foreign keys are checked at the end of the statement.
@@ -343,11 +349,22 @@ class PgTx implements ReserveBatchTx {
     if (userIds.length > 0) await this.count(Q.lockUsers, [USER_LOCK_CLASS, userIds]);
   }
 
-  async userStandings(userIds: readonly string[], sku: string): Promise<UserStanding[]> {
+  async userStandings(userIds: readonly string[], sku: string, now: number): Promise<UserStanding[]> {
     if (userIds.length === 0) return [];
-    const rows = await this.rows<{ user_id: string; live_reservations: number; ordered_units: number }>(
-      Q.userStandings, [userIds, sku]);
-    return rows.map((row) => ({ userId: row.user_id, liveReservations: row.live_reservations, orderedUnits: row.ordered_units }));
+    const rows = await this.rows<{
+      user_id: string;
+      live_reservations: number;
+      live_holding_sku: number;
+      due_reservations: number;
+      ordered_units: number;
+    }>(Q.userStandings, [userIds, sku, now]);
+    return rows.map((row) => ({
+      userId: row.user_id,
+      liveReservations: row.live_reservations,
+      liveHoldingSku: row.live_holding_sku,
+      dueReservations: row.due_reservations,
+      orderedUnits: row.ordered_units,
+    }));
   }
 
   async holdBatch(sku: string, reservations: readonly Reservation[], at: number): Promise<boolean> {

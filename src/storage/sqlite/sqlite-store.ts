@@ -328,9 +328,13 @@ class SqliteTx implements ReserveBatchTx {
         WHERE id = @id AND status = @from`),
       userStandings: p(`SELECT u.value AS userId,
         (SELECT COUNT(*) FROM reservations r WHERE r.user_id = u.value AND r.status = 'RESERVED') AS liveReservations,
+        (SELECT COUNT(*) FROM reservations r WHERE r.user_id = u.value AND r.status = 'RESERVED'
+          AND EXISTS (SELECT 1 FROM reservation_items i WHERE i.reservation_id = r.id AND i.sku = @sku)) AS liveHoldingSku,
+        (SELECT COUNT(*) FROM reservations r WHERE r.user_id = u.value AND r.status = 'RESERVED'
+          AND r.expires_at <= @now) AS dueReservations,
         (SELECT COALESCE(SUM(oi.quantity), 0) FROM orders o JOIN order_items oi ON oi.order_id = o.id
-          WHERE o.user_id = u.value AND o.status IN ('CONFIRMED', 'COMPLETED') AND oi.sku = ?) AS orderedUnits
-        FROM (SELECT DISTINCT value FROM json_each(?)) AS u`),
+          WHERE o.user_id = u.value AND o.status IN ('CONFIRMED', 'COMPLETED') AND oi.sku = @sku) AS orderedUnits
+        FROM (SELECT DISTINCT value FROM json_each(@users)) AS u`),
       unitsHeldByUser: p(`SELECT
         (SELECT COALESCE(SUM(i.quantity), 0) FROM reservations r JOIN reservation_items i ON i.reservation_id = r.id
           WHERE r.user_id = @user AND r.status = 'RESERVED' AND i.sku = @sku)
@@ -409,9 +413,9 @@ class SqliteTx implements ReserveBatchTx {
   // One connection serialises every transaction already.
   async lockUsers(_userIds: readonly string[]): Promise<void> {}
 
-  async userStandings(userIds: readonly string[], sku: string): Promise<UserStanding[]> {
+  async userStandings(userIds: readonly string[], sku: string, now: number): Promise<UserStanding[]> {
     if (userIds.length === 0) return [];
-    return this.s.userStandings.all(sku, JSON.stringify(userIds)) as UserStanding[];
+    return this.s.userStandings.all({ sku, now, users: JSON.stringify(userIds) }) as UserStanding[];
   }
 
   async holdBatch(sku: string, reservations: readonly Reservation[], at: number): Promise<boolean> {
