@@ -167,7 +167,7 @@ export class ReservationService {
   private async markSoldOut(tx: StoreTx, product: Product): Promise<void> {
     const { soldOut, clock } = this.deps;
     // Already marked: that proof still stands, and its holder list can only have shrunk since.
-    // Listing the holders again would walk every live reservation once more.
+    // Proving it again would only read the same ledger rows once more, in every such refusal.
     if (!soldOut || soldOut.isSoldOut(product.sku, clock.now())) return;
     const holders = await tx.liveHoldersOfSku(product.sku, MAX_LISTED_HOLDERS);
     // Not only this sku's next expiry: while any reservation is due, a refusal must take the full

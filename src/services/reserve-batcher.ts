@@ -89,8 +89,8 @@ const MAX_HOLD_ROUNDS = 8;
  * On SQLite the batch is queued in the store at its first request and later requests join it
  * while nothing else was queued behind it (`transactionsQueued`), so arrival order holds across
  * all writes. Elsewhere requests queue per sku while a batch of that sku runs, and the queue
- * becomes the next batch. A user
- * appears at most once per batch (a second request waits for the next one). Everything unusual is
+ * becomes the next batch. A user appears at most once per batch (a second request waits for the
+ * next one). Everything unusual is
  * left to the ordinary path, after the batch commits: a user who holds a live reservation of the
  * sku (the duplicate rule, whose answers take no stock) or a due one of any sku (lazy expiry),
  * and a batch that keeps losing its guarded hold.
