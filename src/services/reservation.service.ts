@@ -65,16 +65,18 @@ export class ReservationService {
   reserve(command: ReserveCommand, afterEffect?: AfterEffect<ReserveResult>): Promise<ReserveResult> {
     const demand = normaliseDemand(command.lines);
     const [line, ...more] = demand;
+    // A keyed request stores its answer inside its own transaction, so only one-line reserves
+    // without an Idempotency-Key take the fast path or share a transaction.
+    const single = line && more.length === 0 && !afterEffect ? line : undefined;
+    if (!single) return this.reserveAlone(command.userId, demand, afterEffect);
     // The sold-out fast path: refused without a transaction when the full path could only refuse
     // it the same way, and nothing queued ahead of it (a cancel, say) could release units first.
     const { soldOut, store, clock } = this.deps;
-    if (line && more.length === 0 && !afterEffect && soldOut?.refusesOutright(line.sku, command.userId, clock.now()) && store.idle?.()) {
-      return Promise.reject(insufficient(line.sku, line.quantity, 0));
+    if (soldOut?.refusesOutright(single.sku, command.userId, clock.now()) && store.idle?.()) {
+      return Promise.reject(insufficient(single.sku, single.quantity, 0));
     }
-    // One-line reserves without an Idempotency-Key may share a transaction; a keyed request
-    // stores its answer inside its own transaction, so it always runs alone.
-    if (this.batcher && line && more.length === 0 && !afterEffect) return this.batcher.submit(command.userId, line);
-    return this.reserveAlone(command.userId, demand, afterEffect);
+    if (this.batcher) return this.batcher.submit(command.userId, single);
+    return this.reserveAlone(command.userId, demand);
   }
 
   private reserveAlone(userId: string, demand: Demand[], afterEffect?: AfterEffect<ReserveResult>): Promise<ReserveResult> {
@@ -165,15 +167,16 @@ export class ReservationService {
 
   /** Records in the sold-out hint what this transaction just proved: nothing of `product` is left. */
   private async markSoldOut(tx: StoreTx, product: Product): Promise<void> {
-    const { soldOut, clock } = this.deps;
+    const { soldOut, clock, reservationTtlMs } = this.deps;
+    const now = clock.now();
     // Already marked: that proof still stands, and its holder list can only have shrunk since.
     // Proving it again would only read the same ledger rows once more, in every such refusal.
-    if (!soldOut || soldOut.isSoldOut(product.sku, clock.now())) return;
+    if (!soldOut || soldOut.isSoldOut(product.sku, now)) return;
     const holders = await tx.liveHoldersOfSku(product.sku, MAX_LISTED_HOLDERS);
     // Not only this sku's next expiry: while any reservation is due, a refusal must take the full
     // path, which expires the shopper's own due reservations first (lazy expiry). Reservations
     // made from now on fall due no sooner than one TTL from now.
-    const earliest = Math.min((await tx.earliestLiveExpiry()) ?? Infinity, this.deps.clock.now() + this.deps.reservationTtlMs);
+    const earliest = Math.min((await tx.earliestLiveExpiry()) ?? Infinity, now + reservationTtlMs);
     soldOut.markSoldOut(product.sku, {
       until: earliest,
       holders,
