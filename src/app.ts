@@ -133,8 +133,10 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   // Authenticated callers get the same 404 for someone else's id as for an unknown one.
   const ownership = config.auth.mode === 'jwt' ? 'hide' : 'reveal';
   const inventory = new InventoryService({ store, clock, events });
-  // The sold-out hint is only sound where this process sees every release: one SQLite process.
-  const soldOut = store.kind === 'sqlite' ? new SoldOutCache(events) : undefined;
+  // The sold-out hint is only sound where this process sees every release, and it must hear of
+  // every batch of transactions the store throws away.
+  const { writeQueue } = store;
+  const soldOut = store.capabilities.soleWriter && writeQueue ? new SoldOutCache(events, () => writeQueue.discards()) : undefined;
   const reservations = new ReservationService({
     store,
     clock,
@@ -214,8 +216,8 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
 
   try {
-    // SQLite has one process per database (WORKERS needs PostgreSQL), so nothing is in flight now.
-    if (store.kind === 'sqlite') {
+    // The only process on its database: nothing of another one is in flight now.
+    if (store.capabilities.soleWriter) {
       const released = await idempotency.releaseAbandoned();
       if (released > 0) app.log.info({ released }, 'freed Idempotency-Keys left pending by the previous process');
     }

@@ -1,6 +1,6 @@
 import type { FastifyError } from 'fastify';
 import { isDomainError, type DomainError, type DomainErrorCode } from '../domain/errors.js';
-import { StoreUnavailableError } from '../storage/store-errors.js';
+import { StoreUnavailableError } from '../domain/store-unavailable.js';
 import { failure, type ErrorEnvelope } from './envelope.js';
 
 /** The one place a DomainError code becomes an HTTP status. */

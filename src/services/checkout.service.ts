@@ -8,7 +8,7 @@ import type { Store, StoreTx } from '../storage/store.js';
 import { notYours, type OwnershipPolicy } from './ownership.js';
 import { notFound } from './reservation.service.js';
 import { expireIfDue, releaseReservation } from './reservation-lifecycle.js';
-import { atomically, type AfterEffect, type Emit } from './unit-of-work.js';
+import { atomically, commit, refuse, type AfterEffect, type Emit, type Ending } from './unit-of-work.js';
 
 export interface CheckoutServiceDeps {
   store: Store;
@@ -36,27 +36,32 @@ export class CheckoutService {
     return atomically(store, events, async (tx, emit) => {
       const now = clock.now();
       const found = await tx.getReservation(reservationId);
-      if (!found) return notFound(reservationId);
-      if (found.userId !== userId) return this.notYours('reservation', found.id);
+      if (!found) return refuse(notFound(reservationId));
+      if (found.userId !== userId) return refuse(this.notYours('reservation', found.id));
       const reservation = await expireIfDue(tx, found, now, emit);
-      const replay = async () => {
+      const replay = async (): Promise<Ending<ConfirmResult>> => {
         const existing = await this.existingOrder(tx, reservationId);
-        if (!(existing instanceof DomainError)) await afterEffect?.(tx, existing);
-        return existing;
+        if (existing instanceof DomainError) return refuse(existing);
+        await afterEffect?.(tx, existing);
+        return commit(existing);
       };
       switch (reservation.status) {
         case 'CONFIRMED':
           return replay();
         case 'EXPIRED':
-          return new DomainError('RESERVATION_EXPIRED', 'Cannot confirm expired reservation', {
-            reservationId,
-            expiresAt: new Date(reservation.expiresAt).toISOString(),
-          });
+          return refuse(
+            new DomainError('RESERVATION_EXPIRED', 'Cannot confirm expired reservation', {
+              reservationId,
+              expiresAt: new Date(reservation.expiresAt).toISOString(),
+            }),
+          );
         case 'CANCELLED':
-          return new DomainError('INVALID_STATE', 'Cannot confirm a cancelled reservation', {
-            reservationId,
-            status: reservation.status,
-          });
+          return refuse(
+            new DomainError('INVALID_STATE', 'Cannot confirm a cancelled reservation', {
+              reservationId,
+              status: reservation.status,
+            }),
+          );
         case 'RESERVED':
           break;
       }
@@ -91,7 +96,7 @@ export class CheckoutService {
         })),
       );
       emit('order.confirmed', { order });
-      return result;
+      return commit(result);
     });
   }
 
@@ -108,30 +113,30 @@ export class CheckoutService {
     afterEffect?: AfterEffect<CancelCheckoutResult>,
   ): Promise<CancelCheckoutResult> {
     const { store, clock, events } = this.deps;
-    return atomically(store, events, async (tx, emit): Promise<CancelCheckoutResult | DomainError> => {
+    return atomically(store, events, async (tx, emit): Promise<Ending<CancelCheckoutResult>> => {
       const now = clock.now();
       if ('orderId' in target) {
         const order = await tx.getOrder(target.orderId);
-        if (!order) return orderNotFound(target.orderId);
-        if (order.userId !== userId) return this.notYours('order', order.id);
+        if (!order) return refuse(orderNotFound(target.orderId));
+        if (order.userId !== userId) return refuse(this.notYours('order', order.id));
         return this.cancelOrder(tx, order, order.paymentStatus, now, emit);
       }
       const found = await tx.getReservation(target.reservationId);
-      if (!found) return notFound(target.reservationId);
-      if (found.userId !== userId) return this.notYours('reservation', found.id);
+      if (!found) return refuse(notFound(target.reservationId));
+      if (found.userId !== userId) return refuse(this.notYours('reservation', found.id));
       const reservation = await expireIfDue(tx, found, now, emit);
       switch (reservation.status) {
         case 'RESERVED': {
           const cancelled = await releaseReservation(tx, reservation, 'CANCELLED', now, emit);
-          return cancelled ? { kind: 'reservation', reservation: cancelled } : stateError(reservation.status);
+          return cancelled ? commit({ kind: 'reservation', reservation: cancelled }) : refuse(stateError(reservation.status));
         }
         case 'CANCELLED':
-          return { kind: 'reservation', reservation };
+          return commit({ kind: 'reservation', reservation });
         case 'EXPIRED':
-          return new DomainError('RESERVATION_EXPIRED', 'Reservation has expired', { reservationId: reservation.id });
+          return refuse(new DomainError('RESERVATION_EXPIRED', 'Reservation has expired', { reservationId: reservation.id }));
         case 'CONFIRMED': {
           const order = await tx.getOrderByReservation(reservation.id);
-          return order ? this.cancelOrder(tx, order, order.paymentStatus, now, emit) : stateError(reservation.status);
+          return order ? this.cancelOrder(tx, order, order.paymentStatus, now, emit) : refuse(stateError(reservation.status));
         }
       }
     }, afterEffect);
@@ -143,17 +148,19 @@ export class CheckoutService {
     paymentStatus: PaymentStatus,
     now: number,
     emit: Emit,
-  ): Promise<CancelCheckoutResult | DomainError> {
-    if (order.status === 'CANCELLED') return { kind: 'order', order };
+  ): Promise<Ending<{ kind: 'order'; order: Order }>> {
+    if (order.status === 'CANCELLED') return commit({ kind: 'order', order });
     if (!canMoveOrder(order.status, 'CANCELLED')) {
-      return new DomainError('INVALID_STATE', `A ${order.status.toLowerCase()} order cannot be cancelled`, {
-        orderId: order.id,
-        status: order.status,
-      });
+      return refuse(
+        new DomainError('INVALID_STATE', `A ${order.status.toLowerCase()} order cannot be cancelled`, {
+          orderId: order.id,
+          status: order.status,
+        }),
+      );
     }
     if (!(await tx.moveOrder(order.id, 'CONFIRMED', 'CANCELLED', paymentStatus, now))) {
       const current = await tx.getOrder(order.id);
-      return current ? this.cancelOrder(tx, current, paymentStatus, now, emit) : orderNotFound(order.id);
+      return current ? this.cancelOrder(tx, current, paymentStatus, now, emit) : refuse(orderNotFound(order.id));
     }
     await tx.moveStock(
       order.items.map((item) => ({
@@ -169,7 +176,7 @@ export class CheckoutService {
     const cancelled: Order = { ...order, status: 'CANCELLED', paymentStatus, updatedAt: now, cancelledAt: now };
     emit('order.cancelled', { order: cancelled });
     emit('stock.changed', { skus: order.items.map((item) => item.sku) });
-    return { kind: 'order', order: cancelled };
+    return commit({ kind: 'order', order: cancelled });
   }
 
   /** `viewer`, when given, must own it; otherwise it is answered per the ownership policy. */
@@ -177,8 +184,8 @@ export class CheckoutService {
     const { store, events } = this.deps;
     return atomically(store, events, async (tx) => {
       const order = await tx.getOrder(orderId);
-      if (!order) return orderNotFound(orderId);
-      return viewer !== undefined && order.userId !== viewer ? this.notYours('order', orderId) : order;
+      if (!order) return refuse(orderNotFound(orderId));
+      return viewer !== undefined && order.userId !== viewer ? refuse(this.notYours('order', orderId)) : commit(order);
     });
   }
 
@@ -189,28 +196,31 @@ export class CheckoutService {
   /** SUCCESS completes the order; FAILED cancels it and restocks. Repeating the same outcome is a no-op. */
   recordPayment(orderId: string, status: 'SUCCESS' | 'FAILED', afterEffect?: AfterEffect<Order>): Promise<Order> {
     const { store, clock, events } = this.deps;
-    return atomically(store, events, async (tx, emit): Promise<Order | DomainError> => {
+    return atomically(store, events, async (tx, emit): Promise<Ending<Order>> => {
       const now = clock.now();
       const order = await tx.getOrder(orderId);
-      if (!order) return orderNotFound(orderId);
-      if (order.paymentStatus === status) return order;
+      if (!order) return refuse(orderNotFound(orderId));
+      if (order.paymentStatus === status) return commit(order);
       if (!canMoveOrder(order.status, status === 'SUCCESS' ? 'COMPLETED' : 'CANCELLED')) {
-        return new DomainError('INVALID_STATE', `Cannot record payment ${status} on a ${order.status} order`, {
-          orderId,
-          status: order.status,
-          paymentStatus: order.paymentStatus,
-        });
+        return refuse(
+          new DomainError('INVALID_STATE', `Cannot record payment ${status} on a ${order.status} order`, {
+            orderId,
+            status: order.status,
+            paymentStatus: order.paymentStatus,
+          }),
+        );
       }
       if (status === 'FAILED') {
-        const result = await this.cancelOrder(tx, order, 'FAILED', now, emit);
-        return result instanceof DomainError ? result : (result as { order: Order }).order;
+        const ending = await this.cancelOrder(tx, order, 'FAILED', now, emit);
+        return ending.end === 'commit' ? commit(ending.value.order) : ending;
       }
       if (!(await tx.moveOrder(orderId, 'CONFIRMED', 'COMPLETED', 'SUCCESS', now))) {
-        return (await tx.getOrder(orderId)) ?? orderNotFound(orderId);
+        const current = await tx.getOrder(orderId);
+        return current ? commit(current) : refuse(orderNotFound(orderId));
       }
       const completed: Order = { ...order, status: 'COMPLETED', paymentStatus: 'SUCCESS', updatedAt: now, completedAt: now };
       emit('order.completed', { order: completed });
-      return completed;
+      return commit(completed);
     }, afterEffect);
   }
 }

@@ -1,5 +1,5 @@
 import { DomainError } from '../domain/errors.js';
-import { isValidSku, normaliseSku } from '../domain/sku.js';
+import { invalidSku, isValidSku, normaliseSku } from '../domain/sku.js';
 import type { Demand, LineItem } from '../domain/types.js';
 
 export const MAX_UNITS_PER_LINE = 10_000;
@@ -12,11 +12,7 @@ export function normaliseDemand(lines: readonly Demand[]): Demand[] {
   const totals = new Map<string, number>();
   lines.forEach((line, index) => {
     const sku = normaliseSku(line.sku);
-    if (!isValidSku(sku)) {
-      throw new DomainError('VALIDATION_ERROR', 'sku must match ^[A-Z0-9][A-Z0-9_-]{0,63}$ (case-insensitive)', {
-        errors: [{ field: lines.length === 1 ? 'sku' : `items/${index}/sku`, message: 'invalid sku' }],
-      });
-    }
+    if (!isValidSku(sku)) throw invalidSku(lines.length === 1 ? 'sku' : `items/${index}/sku`);
     totals.set(sku, (totals.get(sku) ?? 0) + line.quantity);
   });
   const demand = [...totals].map(([sku, quantity]) => ({ sku, quantity }));

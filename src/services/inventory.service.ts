@@ -1,13 +1,13 @@
 import type { Clock } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
 import type { DomainEvents } from '../domain/events.js';
-import { isValidSku, normaliseSku } from '../domain/sku.js';
+import { invalidSku, isValidSku, normaliseSku } from '../domain/sku.js';
 import type { NewProduct, Product, StockMovement } from '../domain/types.js';
 import { isCheckViolation } from '../storage/store-errors.js';
-import type { Store } from '../storage/store.js';
+import type { Store, StoreTx } from '../storage/store.js';
 import { DEMO_CATALOG } from './demo-catalog.js';
 import { decodeCursor, invalidCursor, toPage, type PageOf } from './pagination.js';
-import { atomically, type AfterEffect } from './unit-of-work.js';
+import { atomically, commit, refuse, rollBack, type AfterEffect } from './unit-of-work.js';
 
 export interface InventoryServiceDeps {
   store: Store;
@@ -34,30 +34,29 @@ export class InventoryService {
 
   create(input: NewProduct, afterEffect?: AfterEffect<Product>): Promise<Product> {
     const sku = normaliseSku(input.sku);
-    if (!isValidSku(sku)) {
-      throw new DomainError('VALIDATION_ERROR', 'sku must match ^[A-Z0-9][A-Z0-9_-]{0,63}$ (case-insensitive)', {
-        errors: [{ field: 'sku', message: 'invalid sku' }],
-      });
-    }
+    if (!isValidSku(sku)) throw invalidSku('sku');
     const { store, clock, events } = this.deps;
     return atomically(store, events, async (tx, emit) => {
       const now = clock.now();
       if (!(await tx.insertProduct({ ...input, sku }, now))) {
-        return new DomainError('PRODUCT_EXISTS', 'Product already exists', { sku });
+        return refuse(new DomainError('PRODUCT_EXISTS', 'Product already exists', { sku }));
       }
       emit('stock.changed', { skus: [sku] });
-      return (await tx.getProduct(sku)) as Product;
+      return commit(await readBack(tx, sku));
     }, afterEffect);
   }
 
   get(rawSku: string): Promise<Product> {
     const sku = normaliseSku(rawSku);
-    return this.read(async (tx) => (await tx.getProduct(sku)) ?? productNotFound(sku));
+    return this.read(async (tx) => {
+      const product = await tx.getProduct(sku);
+      return product ? commit(product) : refuse(productNotFound(sku));
+    });
   }
 
   list(limit: number, cursor: string | undefined): Promise<PageOf<Product>> {
     const after = decodeCursor(cursor);
-    return this.read(async (tx) => toPage(await tx.listProducts(after, limit + 1), limit, (p) => p.sku));
+    return this.read(async (tx) => commit(toPage(await tx.listProducts(after, limit + 1), limit, (p) => p.sku)));
   }
 
   /** The ledger for one sku, newest first. */
@@ -67,8 +66,8 @@ export class InventoryService {
     const beforeId = decoded === null ? null : Number(decoded);
     if (beforeId !== null && !Number.isSafeInteger(beforeId)) throw invalidCursor();
     return this.read(async (tx) => {
-      if (!(await tx.getProduct(sku))) return productNotFound(sku);
-      return toPage(await tx.listMovements(sku, beforeId, limit + 1), limit, (m) => m.id);
+      if (!(await tx.getProduct(sku))) return refuse(productNotFound(sku));
+      return commit(toPage(await tx.listMovements(sku, beforeId, limit + 1), limit, (m) => m.id));
     });
   }
 
@@ -92,7 +91,7 @@ export class InventoryService {
           result.updated++;
         }
       }
-      return result;
+      return commit(result);
     });
   }
 
@@ -114,28 +113,30 @@ export class InventoryService {
       });
     return atomically(store, events, async (tx, emit) => {
       const before = await tx.getProduct(sku);
-      if (!before) return productNotFound(sku);
+      if (!before) return refuse(productNotFound(sku));
       available = before.onHand - before.reserved;
-      if (delta < -available) return refused();
+      if (delta < -available) return refuse(refused());
       // The schema's CHECK (reserved <= on_hand) is the guard that holds when a reserve races in
       // between the read and the move on PostgreSQL; it fails the move, caught below.
       await tx.moveStock([{ sku, deltaOnHand: delta, deltaReserved: 0, deltaSold: 0, reason: change.reason, refId: null, at: clock.now() }]);
-      const after = (await tx.getProduct(sku)) as Product;
+      const after = await readBack(tx, sku);
       if (after.onHand > MAX_ON_HAND) {
-        // Thrown, not returned, so the move rolls back.
-        throw new DomainError('VALIDATION_ERROR', `units on hand would exceed ${MAX_ON_HAND}`, {
-          errors: [{ field: change.reason === 'RECEIVE' ? 'quantity' : 'delta', message: `would take units on hand past ${MAX_ON_HAND}` }],
-        });
+        // The move is undone: the refusal leaves the stock as it was.
+        return rollBack(
+          new DomainError('VALIDATION_ERROR', `units on hand would exceed ${MAX_ON_HAND}`, {
+            errors: [{ field: change.reason === 'RECEIVE' ? 'quantity' : 'delta', message: `would take units on hand past ${MAX_ON_HAND}` }],
+          }),
+        );
       }
       if (delta > 0) emit('stock.changed', { skus: [sku] });
-      return after;
+      return commit(after);
     }, afterEffect).catch((err: unknown) => {
       throw isCheckViolation(err) ? refused() : err;
     });
   }
 
   count(): Promise<number> {
-    return this.read((tx) => tx.countProducts());
+    return this.read(async (tx) => commit(await tx.countProducts()));
   }
 
   private read<T>(fn: Parameters<typeof atomically<T>>[2]): Promise<T> {
@@ -144,3 +145,10 @@ export class InventoryService {
 }
 
 const productNotFound = (sku: string): DomainError => new DomainError('PRODUCT_NOT_FOUND', 'Product not found', { sku });
+
+/** The product this transaction just wrote: it is there, or the store is broken. */
+async function readBack(tx: StoreTx, sku: string): Promise<Product> {
+  const product = await tx.getProduct(sku);
+  if (!product) throw new Error(`product ${sku} vanished inside its own transaction`);
+  return product;
+}

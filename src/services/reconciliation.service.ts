@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../domain/clock.js';
 import type { DomainEvents } from '../domain/events.js';
 import type { ProductBalance, StockCorrection, Store } from '../storage/store.js';
-import { atomically } from './unit-of-work.js';
+import { atomically, commit } from './unit-of-work.js';
 
 /**
  * Which rule a counter broke:
@@ -147,7 +147,7 @@ export class ReconciliationService {
     return atomically(store, events, async (tx, emit) => {
       const balances = await tx.productBalances({ lock: true });
       const before = reportOf(balances);
-      if (before.drifts.length === 0) return { before, corrections: [] };
+      if (before.drifts.length === 0) return commit({ before, corrections: [] });
       const corrections = balances.filter((b) => driftsOf(b).length > 0).map(correctionFor);
       await tx.correctStock(corrections, REPAIR_REF_ID, clock.now());
       const after = reportOf(await tx.productBalances());
@@ -155,7 +155,7 @@ export class ReconciliationService {
         throw new RepairRefusedError(`drift remains after the repair, so nothing was written: ${describeDrifts(after.drifts)}`);
       }
       emit('stock.changed', { skus: corrections.map((c) => c.sku) });
-      return { before, corrections };
+      return commit({ before, corrections });
     });
   }
 }

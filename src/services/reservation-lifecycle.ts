@@ -1,4 +1,3 @@
-import { DomainError } from '../domain/errors.js';
 import { canMoveReservation } from '../domain/state-machine.js';
 import type { LineItem, NewStockMovement, Reservation } from '../domain/types.js';
 import type { StoreTx } from '../storage/store.js';
@@ -109,5 +108,14 @@ export function openReservation(id: string, userId: string, items: LineItem[], n
   };
 }
 
-export const insufficient = (sku: string, requested: number, available: number): DomainError =>
-  new DomainError('INSUFFICIENT_INVENTORY', 'Insufficient inventory available', { sku, requested, available });
+/** Most due reservations one look at a short sku expires. */
+const DUE_SCAN_LIMIT = 1000;
+
+/**
+ * Stock held by an expired reservation is never refused: when `sku` comes up short, the units its
+ * due reservations still hold go back on sale. True when any did, and the caller should look again.
+ */
+export async function releasedDueUnits(tx: StoreTx, sku: string, now: number, emit: Emit): Promise<boolean> {
+  const due = await tx.findDueReservationIds(now, DUE_SCAN_LIMIT, { sku });
+  return (await expireByIds(tx, due, now, emit)) > 0;
+}

@@ -1,12 +1,13 @@
 import type { Clock } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
-import type { DomainEvents, EventMap } from '../domain/events.js';
+import type { DomainEvents } from '../domain/events.js';
 import type { IdGenerator } from '../domain/ids.js';
 import type { Demand, Product, Reservation } from '../domain/types.js';
-import type { ReserveBatchTx, Store, UserStanding } from '../storage/store.js';
-import { StoreUnavailableError } from '../storage/store-errors.js';
-import { expireByIds, insufficient, openReservation } from './reservation-lifecycle.js';
-import type { Emit } from './unit-of-work.js';
+import type { StoreTx, UserStanding, WriteQueue } from '../storage/store.js';
+import { StoreUnavailableError } from '../domain/store-unavailable.js';
+import { openReservation, releasedDueUnits } from './reservation-lifecycle.js';
+import { decideReserve, insufficient, type ShopperStanding } from './reserve-policy.js';
+import { heldEvents, type Emit } from './unit-of-work.js';
 
 /** What a reserve answers; the same shape as ReservationService's. */
 export interface BatchedReserveResult {
@@ -15,8 +16,8 @@ export interface BatchedReserveResult {
 }
 
 export interface ReserveBatcherDeps {
-  /** The store's `batchTransaction`. */
-  transaction: NonNullable<Store['batchTransaction']>;
+  /** The store's `transaction`. */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   clock: Clock;
   ids: IdGenerator;
   events: DomainEvents;
@@ -24,14 +25,14 @@ export interface ReserveBatcherDeps {
   /** The one-request-per-transaction path, for every request a batch does not decide itself. */
   alone(userId: string, line: Demand): Promise<BatchedReserveResult>;
   /**
-   * The store's `transactionsQueued`, where transactions run one after another in arrival order
-   * (SQLite). A batch then joins the store's queue at its first request, and later requests join
-   * the batch only while nothing else has been queued behind it: a multi-line reserve or a cancel
-   * that arrives between two one-line reserves is served between them.
+   * The store's write queue, where transactions run one after another in arrival order (SQLite).
+   * A batch then joins the store's queue at its first request, and later requests join the batch
+   * only while nothing else has been queued behind it: a multi-line reserve or a cancel that
+   * arrives between two one-line reserves is served between them.
    */
-  transactionsQueued?: () => number;
+  writeQueue?: WriteQueue;
   /** Called in the batch's transaction when it leaves a sku with nothing available and refused someone. */
-  soldOut?: (tx: ReserveBatchTx, product: Product) => Promise<void>;
+  soldOut?: (tx: StoreTx, product: Product) => Promise<void>;
   /** Most requests one transaction serves. */
   maxBatch?: number;
   /** Most batches of one sku in flight at once. */
@@ -49,7 +50,7 @@ interface Pending {
 interface OpenBatch {
   pending: Pending[];
   users: Set<string>;
-  /** `transactionsQueued()` right after this batch was queued. */
+  /** The write queue's `queued()` right after this batch was queued. */
   queuedAs: number;
   started: boolean;
 }
@@ -63,6 +64,14 @@ interface SkuQueue {
 
 type Decision = BatchedReserveResult | DomainError;
 
+/** One pass of the policy over a batch. */
+interface Shared extends Decided {
+  granted: Array<{ pending: Pending; reservation: Reservation }>;
+  refused: Array<{ pending: Pending; available: number }>;
+  /** Units still on sale after the granted ones. */
+  left: number;
+}
+
 interface Decided {
   decisions: Map<Pending, Decision>;
   /** Requests the batch leaves to the one-at-a-time path, run after the batch commits. */
@@ -75,7 +84,6 @@ const DEFAULT_MAX_BATCH = 256;
  * (overlapping one batch's reads with the other's hold) measured no better on 2 cores.
  */
 const DEFAULT_MAX_IN_FLIGHT = 1;
-const DUE_SCAN_LIMIT = 1000;
 /** Guarded holds a batch tries before leaving its requests to the one-at-a-time path. */
 const MAX_HOLD_ROUNDS = 8;
 
@@ -87,7 +95,7 @@ const MAX_HOLD_ROUNDS = 8;
  * per batch instead of once per request.
  *
  * On SQLite the batch is queued in the store at its first request and later requests join it
- * while nothing else was queued behind it (`transactionsQueued`), so arrival order holds across
+ * while nothing else was queued behind it (the store's write queue), so arrival order holds across
  * all writes. Elsewhere requests queue per sku while a batch of that sku runs, and the queue
  * becomes the next batch. A user appears at most once per batch (a second request waits for the
  * next one). Everything unusual is
@@ -112,8 +120,8 @@ export class ReserveBatcher {
   }
 
   submit(userId: string, line: Demand): Promise<BatchedReserveResult> {
-    const { transactionsQueued } = this.deps;
-    if (transactionsQueued) return new Promise((resolve, reject) => this.joinInOrder({ userId, line, resolve, reject }, transactionsQueued));
+    const { writeQueue } = this.deps;
+    if (writeQueue) return new Promise((resolve, reject) => this.joinInOrder({ userId, line, resolve, reject }, writeQueue));
     return new Promise((resolve, reject) => {
       let queue = this.queues.get(line.sku);
       if (!queue) {
@@ -129,13 +137,13 @@ export class ReserveBatcher {
    * In-order mode: joins the sku's open batch when it is still the last transaction queued, has
    * not started and has room (and not this user); otherwise queues a new batch behind everything.
    */
-  private joinInOrder(pending: Pending, transactionsQueued: () => number): void {
+  private joinInOrder(pending: Pending, writeQueue: WriteQueue): void {
     const { sku } = pending.line;
     const open = this.open.get(sku);
     if (
       open &&
       !open.started &&
-      open.queuedAs === transactionsQueued() &&
+      open.queuedAs === writeQueue.queued() &&
       open.pending.length < this.maxBatch &&
       !open.users.has(pending.userId)
     ) {
@@ -150,7 +158,7 @@ export class ReserveBatcher {
       batch.started = true;
       if (this.open.get(sku) === batch) this.open.delete(sku);
     });
-    batch.queuedAs = transactionsQueued();
+    batch.queuedAs = writeQueue.queued();
   }
 
   /** Starts a batch once the current I/O phase has queued everything it will. */
@@ -192,18 +200,13 @@ export class ReserveBatcher {
 
   private async run(batch: Pending[], onStart?: () => void): Promise<void> {
     const { transaction, events } = this.deps;
-    let pendingEvents: Array<() => void> = [];
+    const held = heldEvents(events);
     let decided: Decided;
     try {
       decided = await transaction(async (tx) => {
         onStart?.();
-        // A deadlock retry runs this again: only the last attempt's events count.
-        pendingEvents = [];
-        const emit: Emit = (name, payload) => {
-          if (name === 'stock.changed') events.emit('stock.released', payload as EventMap['stock.changed']);
-          pendingEvents.push(() => events.emit(name, payload));
-        };
-        return this.decide(tx, batch, emit);
+        held.reset();
+        return this.decide(tx, batch, held.emit);
       });
     } catch (err) {
       // Nothing of the batch committed. A store fault is every request's answer (503); any other
@@ -212,7 +215,7 @@ export class ReserveBatcher {
       else for (const pending of batch) this.runAlone(pending);
       return;
     }
-    for (const fire of pendingEvents) fire();
+    held.fire();
     for (const [pending, decision] of decided.decisions) {
       if (decision instanceof DomainError) pending.reject(decision);
       else pending.resolve(decision);
@@ -224,55 +227,34 @@ export class ReserveBatcher {
     this.deps.alone(pending.userId, pending.line).then(pending.resolve, pending.reject);
   }
 
-  private async decide(tx: ReserveBatchTx, batch: readonly Pending[], emit: Emit): Promise<Decided> {
+  /**
+   * Each request is decided by the reserve policy from the batch's reads, as if the requests ran
+   * one after another in arrival order: each takes its units if they are still there. What the
+   * policy cannot decide from counts (a holder of the sku, a user with a due reservation) is left
+   * to the one-at-a-time path.
+   */
+  private async decide(tx: StoreTx, batch: readonly Pending[], emit: Emit): Promise<Decided> {
+    const [first] = batch;
+    if (!first) return { decisions: new Map(), alone: [] };
     const { clock } = this.deps;
     const now = clock.now();
-    const sku = (batch[0] as Pending).line.sku;
-    const decisions = new Map<Pending, Decision>();
-    const alone: Pending[] = [];
+    const { sku } = first.line;
 
     // The same per-user rules as one reserve at a time: every user's lock first, then their standing.
     await tx.lockUsers(batch.map((p) => p.userId));
     const standings = new Map<string, UserStanding>(
-      (await tx.userStandings(batch.map((p) => p.userId), sku, now)).map((s) => [s.userId, s]),
+      (await tx.userStandings(batch.map((p) => p.userId), sku, now)).map((standing) => [standing.userId, standing]),
     );
     let product = await tx.getProduct(sku);
-    const eligible: Pending[] = [];
-    for (const pending of batch) {
-      const standing = standings.get(pending.userId);
-      // A live reservation of this sku brings in the duplicate rule (an answer that takes no stock),
-      // and a due one of any sku lazy expiry: not here. Live reservations of other skus change
-      // nothing the batch decides, so their holders keep their turn in it.
-      if (!standing || standing.liveHoldingSku > 0 || standing.dueReservations > 0) alone.push(pending);
-      else if (!product) decisions.set(pending, new DomainError('PRODUCT_NOT_FOUND', 'Product not found', { sku }));
-      else {
-        const limitError = purchaseLimitError(product, standing, pending.line.quantity);
-        if (limitError) decisions.set(pending, limitError);
-        else eligible.push(pending);
-      }
-    }
-    if (!product || eligible.length === 0) return { decisions, alone };
-
-    let expiredDue = false;
+    let released = false;
+    let shared: Shared = { decisions: new Map(), alone: [], granted: [], refused: [], left: 0 };
     for (let round = 0; round < MAX_HOLD_ROUNDS; round++) {
-      // Served one after another in arrival order: each takes its units if they are still there.
-      let left = product.onHand - product.reserved;
-      const granted: Array<{ pending: Pending; reservation: Reservation }> = [];
-      const refused: Array<{ pending: Pending; available: number }> = [];
-      for (const pending of eligible) {
-        const { quantity } = pending.line;
-        if (quantity <= left) {
-          left -= quantity;
-          granted.push({ pending, reservation: this.newReservation(pending, product, now) });
-        } else {
-          refused.push({ pending, available: left });
-        }
-      }
-      // Stock held by an expired reservation is never refused: release what due ones of the sku hold.
-      if (refused.length > 0 && !expiredDue) {
-        expiredDue = true;
-        const due = await tx.findDueReservationIds(now, DUE_SCAN_LIMIT, { sku });
-        if ((await expireByIds(tx, due, now, emit)) > 0) {
+      shared = this.shareOut(batch, standings, product, now);
+      const { decisions, alone, granted, refused, left } = shared;
+      if (!product || granted.length + refused.length === 0) return { decisions, alone };
+      if (refused.length > 0 && !released) {
+        released = true;
+        if (await releasedDueUnits(tx, sku, now, emit)) {
           product = (await tx.getProduct(sku)) ?? product;
           round--;
           continue;
@@ -292,24 +274,47 @@ export class ReserveBatcher {
       // Another transaction took units since the read: read again and share out what is left.
       product = (await tx.getProduct(sku)) ?? product;
     }
-    alone.push(...eligible);
-    return { decisions, alone };
+    const { decisions, alone, granted, refused } = shared;
+    return { decisions, alone: [...alone, ...granted.map((g) => g.pending), ...refused.map((r) => r.pending)] };
+  }
+
+  /** One pass of the policy over the batch, in arrival order, against the units of `product` left at each turn. */
+  private shareOut(
+    batch: readonly Pending[],
+    standings: ReadonlyMap<string, UserStanding>,
+    product: Product | null,
+    now: number,
+  ): Shared {
+    const shared: Shared = { decisions: new Map(), alone: [], granted: [], refused: [], left: product ? product.onHand - product.reserved : 0 };
+    for (const pending of batch) {
+      const read = standings.get(pending.userId);
+      const standing: ShopperStanding | null = read
+        ? { dueReservations: read.dueReservations, holding: read.liveHoldingSku, orderedUnits: () => read.orderedUnits }
+        : null;
+      const onSale = product ? [{ sku: product.sku, maxPerUser: product.maxPerUser, available: shared.left }] : [];
+      const decision = standing ? decideReserve(standing, onSale, [pending.line]) : ({ kind: 'full-path' } as const);
+      switch (decision.kind) {
+        case 'refuse':
+          shared.decisions.set(pending, decision.error);
+          break;
+        case 'short':
+          shared.refused.push({ pending, available: decision.available });
+          break;
+        case 'hold':
+          shared.left -= pending.line.quantity;
+          // The policy holds only when the product exists.
+          if (product) shared.granted.push({ pending, reservation: this.newReservation(pending, product, now) });
+          break;
+        default:
+          // Lazy expiry or the duplicate rule: the one-at-a-time path reads what they need.
+          shared.alone.push(pending);
+      }
+    }
+    return shared;
   }
 
   private newReservation(pending: Pending, product: Product, now: number): Reservation {
     const items = [{ sku: product.sku, quantity: pending.line.quantity, unitPriceMinor: product.priceMinor }];
     return openReservation(this.deps.ids(), pending.userId, items, now, this.deps.reservationTtlMs);
   }
-}
-
-/** The per-user limit for a user with no live reservation: units in orders plus the request. */
-function purchaseLimitError(product: Product, standing: UserStanding, quantity: number): DomainError | null {
-  const limit = product.maxPerUser;
-  if (limit === null || standing.orderedUnits + quantity <= limit) return null;
-  return new DomainError('PURCHASE_LIMIT_EXCEEDED', `At most ${limit} units of ${product.sku} per customer`, {
-    sku: product.sku,
-    maxPerUser: limit,
-    alreadyHeld: standing.orderedUnits,
-    requested: quantity,
-  });
 }

@@ -1,5 +1,5 @@
 import type { DomainEvents } from '../domain/events.js';
-import { discardedBatchCount } from '../storage/store-errors.js';
+import { decideReserve } from './reserve-policy.js';
 
 const MAX_ENTRIES = 100_000;
 
@@ -42,9 +42,14 @@ interface Entry {
  */
 export class SoldOutCache {
   private readonly entries = new Map<string, Entry>();
-  private discards = discardedBatchCount();
+  private discards: number;
 
-  constructor(events: DomainEvents) {
+  /** `discards` is the store's count of discarded batches (its write queue's `discards`). */
+  constructor(
+    events: DomainEvents,
+    private readonly discarded: () => number,
+  ) {
+    this.discards = discarded();
     events.on('stock.released', ({ skus }) => {
       for (const sku of skus) this.entries.delete(sku);
     });
@@ -55,13 +60,22 @@ export class SoldOutCache {
   }
 
   /**
-   * True when a reserve of `sku` by `userId` can only be refused as sold out: the sku is, the
-   * user holds no live reservation of it (which the duplicate rule would answer, or whose expiry
-   * would free units), and no purchase limit could answer first.
+   * True when the reserve policy, given what the entry proves, can only refuse a reserve of one
+   * unit or more of `sku` by `userId` as short: nothing is due while an entry stands, the holders
+   * say whether the user holds the sku (the duplicate rule), and a purchase limit, whose ordered
+   * units the hint does not know, leaves the decision to the full path.
    */
   refusesOutright(sku: string, userId: string, now: number): boolean {
     const entry = this.entry(sku, now);
-    return entry !== undefined && !entry.limited && entry.holders !== null && !entry.holders.has(userId);
+    if (entry === undefined) return false;
+    const standing = {
+      dueReservations: 0,
+      holding: entry.holders === null ? null : entry.holders.has(userId) ? 1 : 0,
+      orderedUnits: null,
+    };
+    // Only whether a limit exists matters here: with ordered units unknown, any limit defers.
+    const product = { sku, maxPerUser: entry.limited ? Number.POSITIVE_INFINITY : null, available: 0 };
+    return decideReserve(standing, [product], [{ sku, quantity: 1 }]).kind === 'short';
   }
 
   markSoldOut(sku: string, proof: SoldOutProof): void {
@@ -83,7 +97,7 @@ export class SoldOutCache {
   }
 
   private forgetDiscarded(): void {
-    const discards = discardedBatchCount();
+    const discards = this.discarded();
     if (discards === this.discards) return;
     this.discards = discards;
     this.entries.clear();

@@ -143,26 +143,7 @@ export interface StoreTx {
    */
   releasePendingIdempotencyRecords(): Promise<number>;
   pruneIdempotencyRecords(now: number, limit: number): Promise<number>;
-}
 
-/** A user's standing for the per-user rules of a reserve, as read by `ReserveBatchTx.userStandings`. */
-export interface UserStanding {
-  userId: string;
-  /** RESERVED reservations of the user, whatever their skus, due ones included. */
-  liveReservations: number;
-  /** Those of them with a line of the sku. */
-  liveHoldingSku: number;
-  /** Those of them due (expires_at <= now), whatever their skus. */
-  dueReservations: number;
-  /** Units of the sku in the user's CONFIRMED or COMPLETED orders. */
-  orderedUnits: number;
-}
-
-/**
- * The set-based operations that let one transaction serve many single-line reserves of one sku.
- * Optional: a store that offers them has `Store.batchTransaction` (both adapters do).
- */
-export interface ReserveBatchTx extends StoreTx {
   /**
    * `lockUser` for every user given, in one statement that takes the locks in one global order
    * (so two batches never deadlock on each other), duplicates ignored.
@@ -179,33 +160,62 @@ export interface ReserveBatchTx extends StoreTx {
   holdBatch(sku: string, reservations: readonly Reservation[], at: number): Promise<boolean>;
 }
 
-export interface Store {
-  readonly kind: 'sqlite' | 'postgres';
+/** A user's standing for the per-user rules of a reserve, as read by `StoreTx.userStandings`. */
+export interface UserStanding {
+  userId: string;
+  /** RESERVED reservations of the user, whatever their skus, due ones included. */
+  liveReservations: number;
+  /** Those of them with a line of the sku. */
+  liveHoldingSku: number;
+  /** Those of them due (expires_at <= now), whatever their skus. */
+  dueReservations: number;
+  /** Units of the sku in the user's CONFIRMED or COMPLETED orders. */
+  orderedUnits: number;
+}
+
+/**
+ * A store whose transactions run one after another in arrival order (SQLite's group commit) lets
+ * callers see its queue. Elsewhere transactions run concurrently and there is no such order.
+ */
+export interface WriteQueue {
+  /** True when no transaction is queued or running, so nothing that arrived earlier can still change the stock. */
+  idle(): boolean;
   /**
-   * Present when the store offers `ReserveBatchTx`: `transaction` with those operations too.
-   * PostgreSQL does; SQLite does too, inside its group commit.
+   * How many transactions have been queued so far: a request may join a queued batch only while
+   * nothing has been queued behind it, and arrival order then holds across every kind of write.
    */
-  batchTransaction?<T>(fn: (tx: ReserveBatchTx) => Promise<T>): Promise<T>;
+  queued(): number;
+  /**
+   * How many times this queue threw away transactions whose bodies had already run to the end (a
+   * group commit that failed). An in-memory hint derived inside such a body may describe a state
+   * that never committed, so it drops what it holds when this count moves.
+   */
+  discards(): number;
+}
+
+/** What a store can promise, so callers ask for a property rather than for a kind of store. */
+export interface StoreCapabilities {
+  /**
+   * This process is the only one writing the database: it sees every release (so an in-memory
+   * sold-out hint stays sound), and at start-up nothing of another process can be in flight.
+   */
+  soleWriter: boolean;
+}
+
+export interface Store {
+  /** For humans (the health answer); decisions read `capabilities`. */
+  readonly kind: 'sqlite' | 'postgres';
+  readonly capabilities: StoreCapabilities;
+  /** Present where transactions run one after another in arrival order (SQLite). */
+  readonly writeQueue?: WriteQueue;
   /**
    * Runs `fn` atomically: all of its writes commit together or none do. SQLite serialises
    * transactions in arrival order; PostgreSQL runs them concurrently, isolated by row locks
-   * and compare-and-set statements, and may run `fn` again after a deadlock or serialisation
+   * and compare-and-set guards, and may run `fn` again after a deadlock or serialisation
    * failure, so `fn` must have no effect outside the transaction.
    */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
-  /**
-   * True when no transaction is queued or running, so nothing that arrived earlier can still
-   * change the stock. Offered where transactions run one after another in arrival order (SQLite).
-   */
-  idle?(): boolean;
-  /**
-   * How many transactions have been queued so far. Offered where transactions run one after
-   * another in arrival order (SQLite): a request may join a queued batch only while nothing has
-   * been queued behind it, and arrival order then holds across every kind of write.
-   */
-  transactionsQueued?(): number;
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
-

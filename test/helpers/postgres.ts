@@ -48,9 +48,8 @@ export async function openPostgresTestStore(): Promise<Store> {
   const store = await PgStore.open({ connectionString: url, poolSize: 5 });
   return {
     kind: store.kind,
+    capabilities: store.capabilities,
     transaction: (fn) => store.transaction(fn),
-    // The per-sku reserve batching runs in the suites too, not only in production.
-    batchTransaction: (fn) => store.batchTransaction(fn),
     ping: () => store.ping(),
     close: async () => {
       await store.close();

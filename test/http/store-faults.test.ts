@@ -14,7 +14,7 @@ import { ExpirySweeper } from '../../src/jobs/expiry-sweeper.js';
 import { IdempotencyService } from '../../src/services/idempotency.service.js';
 import { ReconciliationService } from '../../src/services/reconciliation.service.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
-import { StoreUnavailableError } from '../../src/storage/store-errors.js';
+import { StoreUnavailableError } from '../../src/domain/store-unavailable.js';
 import {
   createProduct,
   get,

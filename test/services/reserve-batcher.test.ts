@@ -152,9 +152,9 @@ describe('batched reserves on SQLite', () => {
 
   it('one-line reserves that arrive together share one transaction', async () => {
     await seed('HOT', 100);
-    const before = h.store.transactionsQueued();
+    const before = h.store.writeQueue.queued();
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => reserve(`user-${i}`, 'HOT', 1)));
-    assert.equal(h.store.transactionsQueued() - before, 1);
+    assert.equal(h.store.writeQueue.queued() - before, 1);
     assert.equal(results.filter((r) => r.ok && !r.replayed).length, 20);
     assert.equal(h.created.length, 20);
     assert.equal((await balance('HOT'))?.reserved, 20);
@@ -162,16 +162,16 @@ describe('batched reserves on SQLite', () => {
 
   it('the same user twice in one burst: the second waits for the next batch and is answered as a replay', async () => {
     await seed('HOT', 10);
-    const before = h.store.transactionsQueued();
+    const before = h.store.writeQueue.queued();
     const burst = Promise.all([reserve('a', 'HOT', 1), reserve('a', 'HOT', 1)]);
-    assert.equal(h.store.transactionsQueued() - before, 2, 'the second request cannot join a batch that already has its user');
+    assert.equal(h.store.writeQueue.queued() - before, 2, 'the second request cannot join a batch that already has its user');
     const [first, second] = await burst;
     assert.ok(first.ok && second.ok);
     assert.equal(first.replayed, false);
     assert.equal(second.replayed, true);
     assert.equal(second.reservation.id, first.reservation.id);
     // A user who already holds a live reservation is left to the one-at-a-time path, in a transaction of its own.
-    assert.equal(h.store.transactionsQueued() - before, 3);
+    assert.equal(h.store.writeQueue.queued() - before, 3);
     assert.equal(h.created.length, 1);
     assert.equal((await balance('HOT'))?.reserved, 1);
   });

@@ -5,7 +5,6 @@ import { beforeEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/domain/clock.js';
 import { DomainEvents } from '../../src/domain/events.js';
 import { SoldOutCache } from '../../src/services/sold-out-cache.js';
-import { noteDiscardedBatch } from '../../src/storage/store-errors.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 const MINUTE = 60_000;
@@ -14,10 +13,12 @@ describe('the sold-out cache', () => {
   let events: DomainEvents;
   let cache: SoldOutCache;
   let clock: ManualClock;
+  // The store's count of discarded batches, as its write queue reports it.
+  let discardedBatches = 0;
 
   beforeEach(() => {
     events = new DomainEvents();
-    cache = new SoldOutCache(events);
+    cache = new SoldOutCache(events, () => discardedBatches);
     clock = new ManualClock(T0);
   });
 
@@ -101,7 +102,7 @@ describe('the sold-out cache', () => {
   it('every entry is dropped once the store reports a discarded batch', () => {
     cache.markSoldOut('HOT', { until: T0 + MINUTE, holders: [], limited: false });
     cache.markSoldOut('COLD', { until: null, holders: [], limited: false });
-    noteDiscardedBatch();
+    discardedBatches++;
     assert.equal(cache.isSoldOut('HOT', clock.now()), false);
     assert.equal(cache.refusesOutright('COLD', 'c', clock.now()), false);
     // What is proved after the discard counts again.

@@ -85,9 +85,9 @@ describe('sold-out refusals', () => {
 
   const sqliteFastPath = TEST_STORE === 'sqlite' ? {} : { skip: 'the sold-out hint and transactionsQueued exist only on SQLite' };
   it('a sold-out storm queues no transaction', sqliteFastPath, async () => {
-    const { transactionsQueued } = t.store;
-    assert.ok(transactionsQueued, 'the SQLite store counts the transactions it queues');
-    const queued = () => transactionsQueued.call(t.store);
+    const { writeQueue } = t.store;
+    assert.ok(writeQueue, 'the SQLite store counts the transactions it queues');
+    const queued = () => writeQueue.queued();
     assert.equal((await reserve(t, 'first', 'RARE')).status, 201);
     // The first refusal runs in a transaction and marks the sku sold out.
     const marking = queued();

@@ -11,7 +11,7 @@ import { after, describe, it, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import type { NewProduct, Reservation } from '../../src/domain/types.js';
 import { SqliteStore, translateError } from '../../src/storage/sqlite/sqlite-store.js';
-import { StoreUnavailableError } from '../../src/storage/store-errors.js';
+import { StoreUnavailableError } from '../../src/domain/store-unavailable.js';
 import type { StoreTx } from '../../src/storage/store.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');

@@ -24,8 +24,8 @@ import type {
   ReservationStatus,
   StockMovement,
 } from '../../src/domain/types.js';
-import { StoreUnavailableError } from '../../src/storage/store-errors.js';
-import type { DueScope, IdempotencyRecord, ReserveBatchTx, Store, StoreTx } from '../../src/storage/store.js';
+import { StoreUnavailableError } from '../../src/domain/store-unavailable.js';
+import type { DueScope, IdempotencyRecord, Store, StoreTx } from '../../src/storage/store.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 const T1 = T0 + 1_000;
@@ -375,16 +375,17 @@ export function runStoreContract(
       });
     });
 
-    describe('batch reserves (ReserveBatchTx, where the store offers batchTransaction)', () => {
+    describe('batch reserves (the set-based operations every transaction offers)', () => {
       /** Runs one batch transaction, or skips the test on a store without them. */
-      const batchRun = async <T>(t: { skip(message: string): void }, fn: (tx: ReserveBatchTx) => Promise<T>) => {
-        if (!store.batchTransaction) {
+      const batchRun = async <T>(t: { skip(message: string): void }, fn: (tx: StoreTx) => Promise<T>) => {
+        if (!offered()) {
           t.skip('this store offers no batch transactions');
           return null;
         }
-        return store.batchTransaction(fn);
+        return store.transaction(fn);
       };
-      const offered = () => store.batchTransaction !== undefined;
+      // Every store's transactions offer them.
+      const offered = () => true;
 
       it('holdBatch inserts every reservation with its line, holds the total and writes one RESERVE row each, in order', async (t) => {
         if (!offered()) return t.skip('no batch transactions');
@@ -467,7 +468,7 @@ export function runStoreContract(
         if (!offered()) return t.skip('no batch transactions');
         let clock = 0;
         const spans: Array<{ users: string[]; start: number; end: number }> = [];
-        const hold = (users: string[], lock: (tx: ReserveBatchTx) => Promise<void>) =>
+        const hold = (users: string[], lock: (tx: StoreTx) => Promise<void>) =>
           batchRun(t, async (tx) => {
             await lock(tx);
             const start = ++clock;

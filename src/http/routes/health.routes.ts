@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { StoreUnavailableError } from '../../storage/store-errors.js';
+import { StoreUnavailableError } from '../../domain/store-unavailable.js';
 import { ok } from '../envelope.js';
 import type { RouteDeps } from '../route-deps.js';
 import { Envelope, ErrorEnvelope } from '../schemas/common.schema.js';

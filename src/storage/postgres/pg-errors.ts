@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from '../store-errors.js';
+import { StoreUnavailableError } from '../../domain/store-unavailable.js';
 
 // SQLSTATEs that mean "the database, not the request": connection loss, shutdown, overload, timeouts.
 // 55000: not accepting connections; 25006: read-only (a standby after failover); 28: auth; 3D000: no database.

@@ -20,13 +20,12 @@ import type {
   DueScope,
   HoldResult,
   IdempotencyRecord,
-  ReserveBatchTx,
   StockCorrection,
   Store,
   StoreTx,
   UserStanding,
 } from '../store.js';
-import { StoreUnavailableError } from '../store-errors.js';
+import { StoreUnavailableError } from '../../domain/store-unavailable.js';
 import { migratePostgres } from './migrate.js';
 import { isConnectionLost, isRetryable, translatePgError } from './pg-errors.js';
 
@@ -54,6 +53,8 @@ const types = {
 
 export class PgStore implements Store {
   readonly kind = 'postgres' as const;
+  // Several instances may share the database: none sees every release, or knows another's requests.
+  readonly capabilities = { soleWriter: false };
   private readonly pool: pg.Pool;
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
@@ -90,11 +91,6 @@ export class PgStore implements Store {
   }
 
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.batchTransaction(fn);
-  }
-
-  /** Every PostgreSQL transaction offers the batch operations too. */
-  batchTransaction<T>(fn: (tx: ReserveBatchTx) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('PostgreSQL store is closed'));
     const run = this.run(fn);
     this.inFlight.add(run);
@@ -103,7 +99,7 @@ export class PgStore implements Store {
     return run;
   }
 
-  private async run<T>(fn: (tx: ReserveBatchTx) => Promise<T>): Promise<T> {
+  private async run<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient;
       try {
@@ -317,7 +313,7 @@ const Q = {
     (SELECT principal, key FROM idempotency_keys WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
 };
 
-class PgTx implements ReserveBatchTx {
+class PgTx implements StoreTx {
   constructor(private readonly client: Client) {}
 
   private async rows<R>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {

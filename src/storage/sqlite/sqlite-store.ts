@@ -6,13 +6,13 @@ import type {
   DueScope,
   HoldResult,
   IdempotencyRecord,
-  ReserveBatchTx,
   StockCorrection,
   Store,
   StoreTx,
   UserStanding,
+  WriteQueue,
 } from '../store.js';
-import { noteDiscardedBatch, StoreUnavailableError } from '../store-errors.js';
+import { StoreUnavailableError } from '../../domain/store-unavailable.js';
 import { migrateSqlite } from './migrate.js';
 import {
   toBalance,
@@ -67,7 +67,7 @@ export function translateError(err: unknown): unknown {
 }
 
 interface QueuedTransaction {
-  fn: (tx: ReserveBatchTx) => Promise<unknown>;
+  fn: (tx: StoreTx) => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
 }
@@ -82,6 +82,14 @@ const MAX_BATCH = 512;
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
+  // One process per database file: WORKERS needs PostgreSQL.
+  readonly capabilities = { soleWriter: true };
+  readonly writeQueue: WriteQueue = {
+    // `draining` is set from the first queued transaction until the queue has been drained.
+    idle: () => !this.closed && this.draining === null,
+    queued: () => this.queued,
+    discards: () => this.discarded,
+  };
   private readonly db: Database.Database;
   private readonly tx: SqliteTx;
   private readonly begin: Database.Statement;
@@ -98,6 +106,7 @@ export class SqliteStore implements Store {
   private draining: Promise<void> | null = null;
   private closed = false;
   private queued = 0;
+  private discarded = 0;
 
   constructor(options: SqliteStoreOptions) {
     const inMemory = options.filename === ':memory:';
@@ -126,10 +135,6 @@ export class SqliteStore implements Store {
     this.tx = new SqliteTx(this.db);
   }
 
-  batchTransaction<T>(fn: (tx: ReserveBatchTx) => Promise<T>): Promise<T> {
-    return this.transaction(fn as (tx: StoreTx) => Promise<T>);
-  }
-
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('SQLite store is closed'));
     return new Promise<T>((resolve, reject) => {
@@ -138,15 +143,6 @@ export class SqliteStore implements Store {
       // Drain once the current I/O phase has queued everything it will: that is the batch.
       this.draining ??= new Promise<void>((done) => setImmediate(done)).then(() => this.drain());
     });
-  }
-
-  transactionsQueued(): number {
-    return this.queued;
-  }
-
-  idle(): boolean {
-    // `draining` is set from the first queued transaction until the queue has been drained.
-    return !this.closed && this.draining === null;
   }
 
   private async drain(): Promise<void> {
@@ -218,7 +214,7 @@ export class SqliteStore implements Store {
   /** Ends the batch with nothing committed: rolls back what is open, then rejects every job. */
   private discard(jobs: readonly QueuedTransaction[], err: unknown): void {
     // Before any caller hears back, so no in-memory hint from the discarded bodies is trusted.
-    noteDiscardedBatch();
+    this.discarded++;
     try {
       if (this.db.open && this.db.inTransaction) this.rollback.run();
     } catch {
@@ -259,7 +255,7 @@ export class SqliteStore implements Store {
 }
 
 /** Statement-per-operation implementation of the port; all of stockhold's SQLite SQL is here. */
-class SqliteTx implements ReserveBatchTx {
+class SqliteTx implements StoreTx {
   private readonly s;
 
   constructor(db: Database.Database) {
