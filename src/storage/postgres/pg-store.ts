@@ -314,14 +314,27 @@ const Q = {
 };
 
 class PgTx implements StoreTx {
+  /** The last query sent: the next waits for it. */
+  private last: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly client: Client) {}
 
+  /**
+   * One query at a time on the transaction's connection, whatever the caller awaits in parallel:
+   * pg deprecates sending one while another runs. Queries still run in the order they were asked.
+   */
+  private query(config: pg.QueryConfig | string): Promise<pg.QueryResult> {
+    const next = this.last.then(() => this.client.query(config));
+    this.last = next.catch(() => undefined);
+    return next;
+  }
+
   private async rows<R>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
-    return (await this.client.query({ ...statement, values })).rows as R[];
+    return (await this.query({ ...statement, values })).rows as R[];
   }
 
   private async count(statement: { name: string; text: string }, values: unknown[]): Promise<number> {
-    return (await this.client.query({ ...statement, values })).rowCount ?? 0;
+    return (await this.query({ ...statement, values })).rowCount ?? 0;
   }
 
   async insertProduct(product: NewProduct, at: number): Promise<boolean> {
@@ -423,8 +436,8 @@ class PgTx implements StoreTx {
   async productBalances(options?: { lock?: boolean }) {
     // EXCLUSIVE blocks every writer of products (each stock move ends by writing one) but not
     // readers; it waits for the writers already in flight to commit, whose effects we then see.
-    if (options?.lock) await this.client.query('LOCK TABLE products IN EXCLUSIVE MODE');
-    await this.client.query(`SET LOCAL statement_timeout = '${BALANCES_STATEMENT_TIMEOUT}'`);
+    if (options?.lock) await this.query('LOCK TABLE products IN EXCLUSIVE MODE');
+    await this.query(`SET LOCAL statement_timeout = '${BALANCES_STATEMENT_TIMEOUT}'`);
     return (await this.rows<BalanceRow>(Q.productBalances, [])).map(toBalance);
   }
 
