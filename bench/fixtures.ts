@@ -46,7 +46,7 @@ export async function insertProducts(url: string, { hotOnly = false } = {}): Pro
     for (let i = 0; i < products.length; i += 1_000) {
       await store.transaction(async (tx) => {
         for (const p of products.slice(i, i + 1_000)) {
-          if (!(await tx.insertProduct(p, at))) throw new Error(`fixture product ${p.sku} already exists`);
+          if (!(await tx.products.insert(p, at))) throw new Error(`fixture product ${p.sku} already exists`);
         }
       });
     }
@@ -135,8 +135,8 @@ export async function insertDueReservations(url: string, count: number): Promise
           cancelledAt: null,
           expiredAt: null,
         };
-        await tx.insertReservation(reservation);
-        const held = await tx.holdStock([{ sku: HOT, quantity: 1 }], id, now - 360_000);
+        await tx.reservations.insert(reservation);
+        const held = await tx.products.hold([{ sku: HOT, quantity: 1 }], id, now - 360_000);
         if (!held.ok) throw new Error(`could not hold ${HOT} for a due reservation`);
       }
     });

@@ -29,11 +29,18 @@ if (only.length > 0) process.exit(run(only, {}));
 
 const all = findTests('test').sort();
 const storeSuites = all.filter((file) => /^test[/\\](http|services)[/\\]/.test(file));
+// The reserve fast paths must not change an answer: these suites run again with them off.
+const fastPathSuites = all.filter((file) => /^test[/\\](model[/\\]reservation-model|http[/\\]concurrency)\.test\.ts$/.test(file));
 
 let status = run(all, { TEST_STORE: 'sqlite' });
+process.stdout.write(`\n# the model-based and concurrency suites again, with RESERVE_FAST_PATHS=off (${fastPathSuites.length} files)\n\n`);
+status = run(fastPathSuites, { TEST_STORE: 'sqlite', RESERVE_FAST_PATHS: 'off' }) || status;
 if (process.env.TEST_DATABASE_URL) {
   process.stdout.write(`\n# the same HTTP and service suites again, on PostgreSQL (${storeSuites.length} files)\n\n`);
   status = run(storeSuites, { TEST_STORE: 'postgres' }) || status;
+  const pgFastPathSuites = fastPathSuites.filter((file) => storeSuites.includes(file));
+  process.stdout.write(`\n# on PostgreSQL with RESERVE_FAST_PATHS=off (${pgFastPathSuites.length} files)\n\n`);
+  status = run(pgFastPathSuites, { TEST_STORE: 'postgres', RESERVE_FAST_PATHS: 'off' }) || status;
 } else {
   process.stdout.write('\n# PostgreSQL tests skipped: TEST_DATABASE_URL is not set (.ci/run sets it)\n');
 }

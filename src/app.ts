@@ -136,7 +136,8 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   // The sold-out hint is only sound where this process sees every release, and it must hear of
   // every batch of transactions the store throws away.
   const { writeQueue } = store;
-  const soldOut = store.capabilities.soleWriter && writeQueue ? new SoldOutCache(events, () => writeQueue.discards()) : undefined;
+  const soldOut =
+    config.reserveFastPaths && store.capabilities.soleWriter && writeQueue ? new SoldOutCache(events, () => writeQueue.discards()) : undefined;
   const reservations = new ReservationService({
     store,
     clock,
@@ -144,6 +145,7 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
     events,
     reservationTtlMs: config.reservationTtlMs,
     ownership,
+    fastPaths: config.reserveFastPaths,
     ...(soldOut ? { soldOut } : {}),
   });
   const checkout = new CheckoutService({ store, clock, ids, events, ownership });

@@ -40,6 +40,8 @@ export interface Config {
   corsOrigins: readonly string[];
   /** What start-up does when counters drifted from the ledger, reservations and orders. */
   startupCheck: StartupCheck;
+  /** The reserve fast paths (batched one-line reserves, the sold-out hint), on or off together. */
+  reserveFastPaths: boolean;
   /** Who may call: off (development only) or verified Bearer JWTs. */
   auth: AuthConfig;
   /** Request caps per client (principal, or IP when anonymous). */
@@ -250,6 +252,10 @@ export function loadConfig(env: Env = process.env, cwd?: string): Readonly<Confi
   if (!(STARTUP_CHECKS as readonly string[]).includes(startupCheck)) {
     throw new ConfigError('STARTUP_CHECK', `expected refuse, repair or off, got "${startupCheck}"`);
   }
+  const fastPaths = (read(env, 'RESERVE_FAST_PATHS') ?? 'on').toLowerCase();
+  if (fastPaths !== 'on' && fastPaths !== 'off') {
+    throw new ConfigError('RESERVE_FAST_PATHS', `expected on or off, got "${fastPaths}"`);
+  }
   const database = parseDatabaseUrl(databaseUrl, cwd);
   const workers = integer(env, 'WORKERS', 1, 1, 64);
   if (workers > 1 && database.kind !== 'postgres') {
@@ -281,6 +287,7 @@ export function loadConfig(env: Env = process.env, cwd?: string): Readonly<Confi
     maxConnections: integer(env, 'MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     corsOrigins: Object.freeze(parseOrigins(read(env, 'CORS_ORIGINS'))),
     startupCheck: startupCheck as StartupCheck,
+    reserveFastPaths: fastPaths === 'on',
     auth: Object.freeze(parseAuth(env, nodeEnv)),
     rateLimit: Object.freeze(parseRateLimit(env)),
     trustProxy: parseTrustProxy(read(env, 'TRUST_PROXY')),

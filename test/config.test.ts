@@ -42,6 +42,17 @@ describe('configuration', () => {
     );
   });
 
+  it('reads RESERVE_FAST_PATHS: on by default, on or off in any case, anything else names the variable', () => {
+    assert.deepEqual(
+      [undefined, 'on', 'OFF', 'Off'].map((value) => loadConfig(value === undefined ? {} : { RESERVE_FAST_PATHS: value }).reserveFastPaths),
+      [true, true, false, false],
+    );
+    assert.throws(
+      () => loadConfig({ RESERVE_FAST_PATHS: 'sometimes' }),
+      (err: unknown) => err instanceof ConfigError && err.variable === 'RESERVE_FAST_PATHS' && /expected on or off/.test(err.message),
+    );
+  });
+
   it('treats empty values as unset', () => {
     assert.equal(loadConfig({ PORT: '', RESERVATION_TTL: '  ' }).port, 5000);
   });

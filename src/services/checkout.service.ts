@@ -35,7 +35,7 @@ export class CheckoutService {
     const { store, clock, events } = this.deps;
     return atomically(store, events, async (tx, emit) => {
       const now = clock.now();
-      const found = await tx.getReservation(reservationId);
+      const found = await tx.reservations.get(reservationId);
       if (!found) return refuse(notFound(reservationId));
       if (found.userId !== userId) return refuse(this.notYours('reservation', found.id));
       const reservation = await expireIfDue(tx, found, now, emit);
@@ -66,7 +66,7 @@ export class CheckoutService {
           break;
       }
       // Lost the compare-and-set: a concurrent confirm won, so answer with its order.
-      if (!(await tx.moveReservation(reservationId, 'RESERVED', 'CONFIRMED', now))) return replay();
+      if (!(await tx.reservations.move(reservationId, 'RESERVED', 'CONFIRMED', now))) return replay();
       const order: Order = {
         id: this.deps.ids(),
         userId,
@@ -81,10 +81,10 @@ export class CheckoutService {
         completedAt: null,
       };
       const result = { order, replayed: false };
-      await tx.insertOrder(order);
+      await tx.orders.insert(order);
       await afterEffect?.(tx, result);
       // The product rows are taken last, so the transaction commits right after locking them.
-      await tx.moveStock(
+      await tx.products.move(
         reservation.items.map((item) => ({
           sku: item.sku,
           deltaOnHand: -item.quantity,
@@ -101,7 +101,7 @@ export class CheckoutService {
   }
 
   private async existingOrder(tx: StoreTx, reservationId: string): Promise<ConfirmResult | DomainError> {
-    const order = await tx.getOrderByReservation(reservationId);
+    const order = await tx.orders.getByReservation(reservationId);
     if (!order) return new DomainError('INVALID_STATE', 'Reservation is no longer open', { reservationId });
     return { order, replayed: true };
   }
@@ -116,12 +116,12 @@ export class CheckoutService {
     return atomically(store, events, async (tx, emit): Promise<Ending<CancelCheckoutResult>> => {
       const now = clock.now();
       if ('orderId' in target) {
-        const order = await tx.getOrder(target.orderId);
+        const order = await tx.orders.get(target.orderId);
         if (!order) return refuse(orderNotFound(target.orderId));
         if (order.userId !== userId) return refuse(this.notYours('order', order.id));
         return this.cancelOrder(tx, order, order.paymentStatus, now, emit);
       }
-      const found = await tx.getReservation(target.reservationId);
+      const found = await tx.reservations.get(target.reservationId);
       if (!found) return refuse(notFound(target.reservationId));
       if (found.userId !== userId) return refuse(this.notYours('reservation', found.id));
       const reservation = await expireIfDue(tx, found, now, emit);
@@ -135,7 +135,7 @@ export class CheckoutService {
         case 'EXPIRED':
           return refuse(new DomainError('RESERVATION_EXPIRED', 'Reservation has expired', { reservationId: reservation.id }));
         case 'CONFIRMED': {
-          const order = await tx.getOrderByReservation(reservation.id);
+          const order = await tx.orders.getByReservation(reservation.id);
           return order ? this.cancelOrder(tx, order, order.paymentStatus, now, emit) : refuse(stateError(reservation.status));
         }
       }
@@ -158,11 +158,11 @@ export class CheckoutService {
         }),
       );
     }
-    if (!(await tx.moveOrder(order.id, 'CONFIRMED', 'CANCELLED', paymentStatus, now))) {
-      const current = await tx.getOrder(order.id);
+    if (!(await tx.orders.move(order.id, 'CONFIRMED', 'CANCELLED', paymentStatus, now))) {
+      const current = await tx.orders.get(order.id);
       return current ? this.cancelOrder(tx, current, paymentStatus, now, emit) : refuse(orderNotFound(order.id));
     }
-    await tx.moveStock(
+    await tx.products.move(
       order.items.map((item) => ({
         sku: item.sku,
         deltaOnHand: item.quantity,
@@ -183,7 +183,7 @@ export class CheckoutService {
   getOrder(orderId: string, viewer?: string): Promise<Order> {
     const { store, events } = this.deps;
     return atomically(store, events, async (tx) => {
-      const order = await tx.getOrder(orderId);
+      const order = await tx.orders.get(orderId);
       if (!order) return refuse(orderNotFound(orderId));
       return viewer !== undefined && order.userId !== viewer ? refuse(this.notYours('order', orderId)) : commit(order);
     });
@@ -198,7 +198,7 @@ export class CheckoutService {
     const { store, clock, events } = this.deps;
     return atomically(store, events, async (tx, emit): Promise<Ending<Order>> => {
       const now = clock.now();
-      const order = await tx.getOrder(orderId);
+      const order = await tx.orders.get(orderId);
       if (!order) return refuse(orderNotFound(orderId));
       if (order.paymentStatus === status) return commit(order);
       if (!canMoveOrder(order.status, status === 'SUCCESS' ? 'COMPLETED' : 'CANCELLED')) {
@@ -214,8 +214,8 @@ export class CheckoutService {
         const ending = await this.cancelOrder(tx, order, 'FAILED', now, emit);
         return ending.end === 'commit' ? commit(ending.value.order) : ending;
       }
-      if (!(await tx.moveOrder(orderId, 'CONFIRMED', 'COMPLETED', 'SUCCESS', now))) {
-        const current = await tx.getOrder(orderId);
+      if (!(await tx.orders.move(orderId, 'CONFIRMED', 'COMPLETED', 'SUCCESS', now))) {
+        const current = await tx.orders.get(orderId);
         return current ? commit(current) : refuse(orderNotFound(orderId));
       }
       const completed: Order = { ...order, status: 'COMPLETED', paymentStatus: 'SUCCESS', updatedAt: now, completedAt: now };

@@ -28,7 +28,7 @@ export class IdempotencyService {
     const { store, clock } = this.deps;
     return store.transaction(async (tx) => {
       const now = clock.now();
-      const claimed = await tx.claimIdempotencyRecord(
+      const claimed = await tx.idempotency.claim(
         {
           ...request,
           statusCode: null,
@@ -41,7 +41,7 @@ export class IdempotencyService {
       );
       if (claimed) return { kind: 'started' };
       // A live record holds the key: this is a retry, a concurrent duplicate, or a misuse of the key.
-      const record = await tx.getIdempotencyRecord(request.principal, request.key);
+      const record = await tx.idempotency.get(request.principal, request.key);
       if (record) {
         if (record.method !== request.method || record.path !== request.path || record.requestHash !== request.requestHash) {
           throw new DomainError('IDEMPOTENCY_KEY_MISMATCH', 'This Idempotency-Key was used with a different request', {
@@ -60,15 +60,15 @@ export class IdempotencyService {
 
   /** Called inside the effect's own transaction, so the effect and its stored answer commit together. */
   complete(tx: StoreTx, principal: string, key: string, statusCode: number, body: string): Promise<void> {
-    return tx.completeIdempotencyRecord(principal, key, statusCode, body);
+    return tx.idempotency.complete(principal, key, statusCode, body);
   }
 
   /** A request that ended in a business refusal keeps that answer; anything else frees the key. */
   finishWithoutEffect(principal: string, key: string, answer: { statusCode: number; body: string } | null): Promise<void> {
     return this.deps.store.transaction((tx) =>
       answer
-        ? tx.completeIdempotencyRecord(principal, key, answer.statusCode, answer.body)
-        : tx.deleteIdempotencyRecord(principal, key),
+        ? tx.idempotency.complete(principal, key, answer.statusCode, answer.body)
+        : tx.idempotency.delete(principal, key),
     );
   }
 
@@ -78,11 +78,11 @@ export class IdempotencyService {
    * answer commit together. Freeing them at once saves every retry the lease's 30 s of 409s.
    */
   releaseAbandoned(): Promise<number> {
-    return this.deps.store.transaction((tx) => tx.releasePendingIdempotencyRecords());
+    return this.deps.store.transaction((tx) => tx.idempotency.releasePending());
   }
 
   prune(batchSize: number): Promise<number> {
     const { store, clock } = this.deps;
-    return store.transaction((tx) => tx.pruneIdempotencyRecords(clock.now(), batchSize));
+    return store.transaction((tx) => tx.idempotency.prune(clock.now(), batchSize));
   }
 }

@@ -38,7 +38,7 @@ export class InventoryService {
     const { store, clock, events } = this.deps;
     return atomically(store, events, async (tx, emit) => {
       const now = clock.now();
-      if (!(await tx.insertProduct({ ...input, sku }, now))) {
+      if (!(await tx.products.insert({ ...input, sku }, now))) {
         return refuse(new DomainError('PRODUCT_EXISTS', 'Product already exists', { sku }));
       }
       emit('stock.changed', { skus: [sku] });
@@ -49,14 +49,14 @@ export class InventoryService {
   get(rawSku: string): Promise<Product> {
     const sku = normaliseSku(rawSku);
     return this.read(async (tx) => {
-      const product = await tx.getProduct(sku);
+      const product = await tx.products.get(sku);
       return product ? commit(product) : refuse(productNotFound(sku));
     });
   }
 
   list(limit: number, cursor: string | undefined): Promise<PageOf<Product>> {
     const after = decodeCursor(cursor);
-    return this.read(async (tx) => commit(toPage(await tx.listProducts(after, limit + 1), limit, (p) => p.sku)));
+    return this.read(async (tx) => commit(toPage(await tx.products.list(after, limit + 1), limit, (p) => p.sku)));
   }
 
   /** The ledger for one sku, newest first. */
@@ -66,8 +66,8 @@ export class InventoryService {
     const beforeId = decoded === null ? null : Number(decoded);
     if (beforeId !== null && !Number.isSafeInteger(beforeId)) throw invalidCursor();
     return this.read(async (tx) => {
-      if (!(await tx.getProduct(sku))) return refuse(productNotFound(sku));
-      return commit(toPage(await tx.listMovements(sku, beforeId, limit + 1), limit, (m) => m.id));
+      if (!(await tx.products.get(sku))) return refuse(productNotFound(sku));
+      return commit(toPage(await tx.ledger.list(sku, beforeId, limit + 1), limit, (m) => m.id));
     });
   }
 
@@ -81,13 +81,13 @@ export class InventoryService {
       const now = clock.now();
       const result: SeedResult = { inserted: 0, updated: 0 };
       for (const product of DEMO_CATALOG) {
-        if (await tx.insertProduct(product, now)) {
+        if (await tx.products.insert(product, now)) {
           result.inserted++;
           continue;
         }
-        const current = await tx.getProduct(product.sku);
+        const current = await tx.products.get(product.sku);
         if (current && (current.productName !== product.productName || current.priceMinor !== product.priceMinor)) {
-          await tx.updateProductDetails(product.sku, product.productName, product.priceMinor, now);
+          await tx.products.updateDetails(product.sku, product.productName, product.priceMinor, now);
           result.updated++;
         }
       }
@@ -112,13 +112,13 @@ export class InventoryService {
         available,
       });
     return atomically(store, events, async (tx, emit) => {
-      const before = await tx.getProduct(sku);
+      const before = await tx.products.get(sku);
       if (!before) return refuse(productNotFound(sku));
       available = before.onHand - before.reserved;
       if (delta < -available) return refuse(refused());
       // The schema's CHECK (reserved <= on_hand) is the guard that holds when a reserve races in
       // between the read and the move on PostgreSQL; it fails the move, caught below.
-      await tx.moveStock([{ sku, deltaOnHand: delta, deltaReserved: 0, deltaSold: 0, reason: change.reason, refId: null, at: clock.now() }]);
+      await tx.products.move([{ sku, deltaOnHand: delta, deltaReserved: 0, deltaSold: 0, reason: change.reason, refId: null, at: clock.now() }]);
       const after = await readBack(tx, sku);
       if (after.onHand > MAX_ON_HAND) {
         // The move is undone: the refusal leaves the stock as it was.
@@ -136,7 +136,7 @@ export class InventoryService {
   }
 
   count(): Promise<number> {
-    return this.read(async (tx) => commit(await tx.countProducts()));
+    return this.read(async (tx) => commit(await tx.products.count()));
   }
 
   private read<T>(fn: Parameters<typeof atomically<T>>[2]): Promise<T> {
@@ -148,7 +148,7 @@ const productNotFound = (sku: string): DomainError => new DomainError('PRODUCT_N
 
 /** The product this transaction just wrote: it is there, or the store is broken. */
 async function readBack(tx: StoreTx, sku: string): Promise<Product> {
-  const product = await tx.getProduct(sku);
+  const product = await tx.products.get(sku);
   if (!product) throw new Error(`product ${sku} vanished inside its own transaction`);
   return product;
 }

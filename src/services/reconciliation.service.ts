@@ -131,7 +131,7 @@ export class ReconciliationService {
 
   /** Reads and compares; writes nothing. */
   check(): Promise<ReconciliationReport> {
-    return this.deps.store.transaction(async (tx) => reportOf(await tx.productBalances()));
+    return this.deps.store.transaction(async (tx) => reportOf(await tx.ledger.balances()));
   }
 
   /**
@@ -145,12 +145,12 @@ export class ReconciliationService {
     if (checked.drifts.length === 0) return { before: checked, corrections: [] };
     const { store, clock, events } = this.deps;
     return atomically(store, events, async (tx, emit) => {
-      const balances = await tx.productBalances({ lock: true });
+      const balances = await tx.ledger.balances({ lock: true });
       const before = reportOf(balances);
       if (before.drifts.length === 0) return commit({ before, corrections: [] });
       const corrections = balances.filter((b) => driftsOf(b).length > 0).map(correctionFor);
-      await tx.correctStock(corrections, REPAIR_REF_ID, clock.now());
-      const after = reportOf(await tx.productBalances());
+      await tx.ledger.correct(corrections, REPAIR_REF_ID, clock.now());
+      const after = reportOf(await tx.ledger.balances());
       if (after.drifts.length > 0) {
         throw new RepairRefusedError(`drift remains after the repair, so nothing was written: ${describeDrifts(after.drifts)}`);
       }

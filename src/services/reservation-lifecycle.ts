@@ -19,7 +19,7 @@ async function endReservation(
   now: number,
 ): Promise<Ending | null> {
   if (!canMoveReservation(reservation.status, to)) return null;
-  if (!(await tx.moveReservation(reservation.id, 'RESERVED', to, now))) return null;
+  if (!(await tx.reservations.move(reservation.id, 'RESERVED', to, now))) return null;
   const reason = to === 'EXPIRED' ? 'EXPIRE' : 'RELEASE';
   return {
     reservation: {
@@ -48,7 +48,7 @@ async function endReservation(
 async function giveBack(tx: StoreTx, endings: readonly Ending[], emit: Emit): Promise<void> {
   if (endings.length === 0) return;
   const movements = endings.flatMap((ending) => ending.movements);
-  await tx.moveStock(movements.sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0)));
+  await tx.products.move(movements.sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0)));
   for (const { reservation } of endings) {
     const skus = reservation.items.map((item) => item.sku);
     if (reservation.status === 'EXPIRED') emit('reservation.expired', { reservationId: reservation.id, skus });
@@ -76,14 +76,14 @@ export async function expireIfDue(tx: StoreTx, reservation: Reservation, now: nu
   if (reservation.status !== 'RESERVED' || reservation.expiresAt > now) return reservation;
   const expired = await releaseReservation(tx, reservation, 'EXPIRED', now, emit);
   // Lost the compare-and-set to a concurrent move (another instance's sweeper): read what it became.
-  return expired ?? (await tx.getReservation(reservation.id)) ?? reservation;
+  return expired ?? (await tx.reservations.get(reservation.id)) ?? reservation;
 }
 
 /** Expires the given reservations that are still live and due, giving all their units back at once. */
 export async function expireByIds(tx: StoreTx, ids: readonly string[], now: number, emit: Emit): Promise<number> {
   const endings: Ending[] = [];
   for (const id of ids) {
-    const reservation = await tx.getReservation(id);
+    const reservation = await tx.reservations.get(id);
     if (!reservation || reservation.status !== 'RESERVED' || reservation.expiresAt > now) continue;
     const ending = await endReservation(tx, reservation, 'EXPIRED', now);
     if (ending) endings.push(ending);
@@ -116,6 +116,6 @@ const DUE_SCAN_LIMIT = 1000;
  * due reservations still hold go back on sale. True when any did, and the caller should look again.
  */
 export async function releasedDueUnits(tx: StoreTx, sku: string, now: number, emit: Emit): Promise<boolean> {
-  const due = await tx.findDueReservationIds(now, DUE_SCAN_LIMIT, { sku });
+  const due = await tx.reservations.findDue(now, DUE_SCAN_LIMIT, { sku });
   return (await expireByIds(tx, due, now, emit)) > 0;
 }

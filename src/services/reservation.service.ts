@@ -89,13 +89,13 @@ export class ReservationService {
     return atomically(store, events, async (tx, emit): Promise<Ending<ReserveResult>> => {
       const now = clock.now();
       // Per-user rules read, then write: the same user's concurrent reserves take turns.
-      await tx.lockUser(userId);
-      let live = await tx.listLiveReservations(userId);
-      let products = await tx.getProducts(demand.map((d) => d.sku));
+      await tx.shoppers.lock(userId);
+      let live = await tx.reservations.listLive(userId);
+      let products = await tx.products.getMany(demand.map((d) => d.sku));
       const ordered = new Map<string, number>();
       for (const product of products) {
         if (product.maxPerUser === null) continue;
-        const [standing] = await tx.userStandings([userId], product.sku, now);
+        const [standing] = await tx.shoppers.standings([userId], product.sku, now);
         ordered.set(product.sku, standing?.orderedUnits ?? 0);
       }
       for (;;) {
@@ -111,7 +111,7 @@ export class ReservationService {
             for (const held of live) current.push(await expireIfDue(tx, held, now, emit));
             live = current.filter((r) => r.status === 'RESERVED');
             // Their units are back on sale: judge stock on fresh rows.
-            products = await tx.getProducts(demand.map((d) => d.sku));
+            products = await tx.products.getMany(demand.map((d) => d.sku));
             continue;
           }
           case 'full-path':
@@ -126,7 +126,7 @@ export class ReservationService {
           case 'short': {
             // The hint stands only while nothing is due, so there is nothing to release.
             if (!this.soldOut?.isSoldOut(decision.sku, now) && (await releasedDueUnits(tx, decision.sku, now, emit))) {
-              products = await tx.getProducts(demand.map((d) => d.sku));
+              products = await tx.products.getMany(demand.map((d) => d.sku));
               continue;
             }
             const product = products.find((p) => p.sku === decision.sku);
@@ -144,7 +144,7 @@ export class ReservationService {
       const items = demand.map((d) => ({ ...d, unitPriceMinor: priceOf.get(d.sku) ?? 0 }));
       const reservation = openReservation(id, userId, items, now, this.deps.reservationTtlMs);
       const result = { reservation, replayed: false };
-      await tx.insertReservation(reservation);
+      await tx.reservations.insert(reservation);
       await afterEffect?.(tx, result);
       // The hot product rows are locked last, so the transaction commits right after taking them.
       const shortfall = await this.hold(tx, demand, id, now, emit);
@@ -169,11 +169,11 @@ export class ReservationService {
     // Already marked: that proof still stands, and its holder list can only have shrunk since.
     // Proving it again would only read the same ledger rows once more, in every such refusal.
     if (!soldOut || soldOut.isSoldOut(product.sku, now)) return;
-    const holders = await tx.liveHoldersOfSku(product.sku, MAX_LISTED_HOLDERS);
+    const holders = await tx.reservations.liveHolders(product.sku, MAX_LISTED_HOLDERS);
     // Not only this sku's next expiry: while any reservation is due, a refusal must take the full
     // path, which expires the shopper's own due reservations first (lazy expiry). Reservations
     // made from now on fall due no sooner than one TTL from now.
-    const earliest = Math.min((await tx.earliestLiveExpiry()) ?? Infinity, now + reservationTtlMs);
+    const earliest = Math.min((await tx.reservations.earliestExpiry()) ?? Infinity, now + reservationTtlMs);
     soldOut.markSoldOut(product.sku, {
       until: earliest,
       holders,
@@ -185,7 +185,7 @@ export class ReservationService {
   private async hold(tx: StoreTx, demand: Demand[], id: string, now: number, emit: Emit): Promise<DomainError | null> {
     let remaining = demand;
     for (;;) {
-      const result = await tx.holdStock(remaining, id, now);
+      const result = await tx.products.hold(remaining, id, now);
       if (result.ok) return null;
       if (!(await releasedDueUnits(tx, result.sku, now, emit))) {
         return insufficient(result.sku, remaining.find((d) => d.sku === result.sku)?.quantity ?? 0, result.available);
@@ -201,7 +201,7 @@ export class ReservationService {
   get(id: string, viewer?: string): Promise<Reservation> {
     const { store, clock, events } = this.deps;
     return atomically(store, events, async (tx, emit) => {
-      const reservation = await tx.getReservation(id);
+      const reservation = await tx.reservations.get(id);
       if (!reservation) return refuse(notFound(id));
       if (viewer !== undefined && reservation.userId !== viewer) return refuse(this.notYours(id));
       return commit(await expireIfDue(tx, reservation, clock.now(), emit));
@@ -212,7 +212,7 @@ export class ReservationService {
     const { store, clock, events } = this.deps;
     return atomically(store, events, async (tx, emit) => {
       const now = clock.now();
-      const found = await tx.getReservation(id);
+      const found = await tx.reservations.get(id);
       if (!found) return refuse(notFound(id));
       if (found.userId !== userId) return refuse(this.notYours(id));
       const reservation = await expireIfDue(tx, found, now, emit);
@@ -245,7 +245,7 @@ export class ReservationService {
     const { store, clock, events } = this.deps;
     return atomically(store, events, async (tx, emit) => {
       const now = clock.now();
-      return commit(await expireByIds(tx, await tx.findDueReservationIds(now, batchSize), now, emit));
+      return commit(await expireByIds(tx, await tx.reservations.findDue(now, batchSize), now, emit));
     });
   }
 }

@@ -241,11 +241,11 @@ export class ReserveBatcher {
     const { sku } = first.line;
 
     // The same per-user rules as one reserve at a time: every user's lock first, then their standing.
-    await tx.lockUsers(batch.map((p) => p.userId));
+    await tx.shoppers.lockAll(batch.map((p) => p.userId));
     const standings = new Map<string, UserStanding>(
-      (await tx.userStandings(batch.map((p) => p.userId), sku, now)).map((standing) => [standing.userId, standing]),
+      (await tx.shoppers.standings(batch.map((p) => p.userId), sku, now)).map((standing) => [standing.userId, standing]),
     );
-    let product = await tx.getProduct(sku);
+    let product = await tx.products.get(sku);
     let released = false;
     let shared: Shared = { decisions: new Map(), alone: [], granted: [], refused: [], left: 0 };
     for (let round = 0; round < MAX_HOLD_ROUNDS; round++) {
@@ -255,12 +255,12 @@ export class ReserveBatcher {
       if (refused.length > 0 && !released) {
         released = true;
         if (await releasedDueUnits(tx, sku, now, emit)) {
-          product = (await tx.getProduct(sku)) ?? product;
+          product = (await tx.products.get(sku)) ?? product;
           round--;
           continue;
         }
       }
-      if (granted.length === 0 || (await tx.holdBatch(sku, granted.map((g) => g.reservation), now))) {
+      if (granted.length === 0 || (await tx.products.holdBatch(sku, granted.map((g) => g.reservation), now))) {
         for (const { pending, reservation } of granted) {
           decisions.set(pending, { reservation, replayed: false });
           emit('reservation.created', { reservation });
@@ -272,7 +272,7 @@ export class ReserveBatcher {
         return { decisions, alone };
       }
       // Another transaction took units since the read: read again and share out what is left.
-      product = (await tx.getProduct(sku)) ?? product;
+      product = (await tx.products.get(sku)) ?? product;
     }
     const { decisions, alone, granted, refused } = shared;
     return { decisions, alone: [...alone, ...granted.map((g) => g.pending), ...refused.map((r) => r.pending)] };

@@ -1,6 +1,5 @@
 import type {
   Demand,
-
   NewProduct,
   NewStockMovement,
   Order,
@@ -38,11 +37,11 @@ export interface ProductBalance {
   onHand: number;
   reserved: number;
   sold: number;
-  /** Each counter replayed from the ledger: the SUM of its delta over the sku's movements. */
+  /** Each counter replayed from the ledger: the sum of its delta over the sku's movements. */
   ledgerOnHand: number;
   ledgerReserved: number;
   ledgerSold: number;
-  /** SUM(delta_on_hand + delta_sold) over RECEIVE and ADJUST movements: every unit that came in. */
+  /** The sum of on-hand plus sold deltas over RECEIVE and ADJUST movements: every unit that came in. */
   received: number;
   /** Units of the sku in the lines of RESERVED reservations. */
   liveReserved: number;
@@ -62,112 +61,142 @@ export interface StockCorrection {
 /** Narrows a due-reservation scan to the reservations holding one sku. */
 export type DueScope = { sku: string };
 
-/**
- * Operations available inside one transaction. Each is domain-shaped; the services compose them
- * into use cases, and every counter change also appends a ledger row here, in the same transaction.
- */
-export interface StoreTx {
-  insertProduct(product: NewProduct, at: number): Promise<boolean>;
-  updateProductDetails(sku: string, productName: string, priceMinor: number, at: number): Promise<void>;
-  getProduct(sku: string): Promise<Product | null>;
+/** Products and their stock counters. Every counter change appends its ledger row, in the same transaction. */
+export interface ProductRepository {
+  /** False, changing nothing, when the sku exists. Units on hand arrive with a RECEIVE movement. */
+  insert(product: NewProduct, at: number): Promise<boolean>;
+  updateDetails(sku: string, productName: string, priceMinor: number, at: number): Promise<void>;
+  get(sku: string): Promise<Product | null>;
+  /** The products of the skus that exist, in sku order. */
+  getMany(skus: readonly string[]): Promise<Product[]>;
+  /** Products after `afterSku` (all when null), in sku order. */
+  list(afterSku: string | null, limit: number): Promise<Product[]>;
+  count(): Promise<number>;
   /**
-   * Makes this transaction wait for any other transaction that locked the same user, until
-   * it ends: per-user rules (one live reservation per sku, purchase limits) read, then write.
+   * Guarded hold of every line, in the order given (callers sort by sku): each line takes its
+   * units only if that many are on sale (on hand less reserved), as one atomic step. Stops at the
+   * first line that does not fit; the caller's rollback undoes any earlier lines.
    */
-  lockUser(userId: string): Promise<void>;
-  getProducts(skus: readonly string[]): Promise<Product[]>;
-  listProducts(afterSku: string | null, limit: number): Promise<Product[]>;
-  countProducts(): Promise<number>;
+  hold(demand: readonly Demand[], refId: string, at: number): Promise<HoldResult>;
+  /**
+   * Inserts one-line live reservations that all hold `sku` (the caller builds them so), with
+   * their lines, and holds their total units in one guarded step, writing one RESERVE movement
+   * per reservation (ref = its id, in the order given). All or nothing: when the total does not
+   * fit, nothing is written and false is returned.
+   */
+  holdBatch(sku: string, reservations: readonly Reservation[], at: number): Promise<boolean>;
+  /** Unguarded counter moves (release, expire, confirm, restock) with their movements. */
+  move(movements: readonly NewStockMovement[]): Promise<void>;
+}
 
+/** The append-only stock ledger, and the balances it replays to. */
+export interface LedgerRepository {
+  /** One sku's movements before `beforeId` (all when null), newest first. */
+  list(sku: string, beforeId: number | null, limit: number): Promise<StockMovement[]>;
   /**
-   * Guarded hold of every line, in the order given (callers sort by sku): each line is one
-   * `reserved += q WHERE on_hand - reserved >= q`. Stops at the first line that does not fit;
-   * the caller's transaction rollback undoes any earlier lines.
+   * Every product's balance, in sku order, from one set-based read (no per-sku loop). With
+   * `lock`, no other transaction can move stock until this one ends, so a repair may write from
+   * what it read.
    */
-  holdStock(demand: readonly Demand[], refId: string, at: number): Promise<HoldResult>;
-  /** Unguarded counter moves (release, expire, confirm, restock) with their ledger rows. */
-  moveStock(movements: readonly NewStockMovement[]): Promise<void>;
-  listMovements(sku: string, beforeId: number | null, limit: number): Promise<StockMovement[]>;
-  /**
-   * Every product's balance, in sku order, from one set-based read (a few GROUP BY queries, no
-   * per-sku loop). With `lock`, no other transaction can move stock until this one ends, so a
-   * repair may write from what it read (SQLite serialises transactions anyway).
-   */
-  productBalances(options?: { lock?: boolean }): Promise<ProductBalance[]>;
+  balances(options?: { lock?: boolean }): Promise<ProductBalance[]>;
   /**
    * The reconciler's repair: overwrites each product's counters and appends its ADJUST movement,
    * if any. Nothing else writes counters without a movement of the same size.
    */
-  correctStock(corrections: readonly StockCorrection[], refId: string, at: number): Promise<void>;
+  correct(corrections: readonly StockCorrection[], refId: string, at: number): Promise<void>;
+}
 
-  insertReservation(reservation: Reservation): Promise<void>;
-  getReservation(id: string): Promise<Reservation | null>;
-  /** Every RESERVED reservation of a user, due ones included, with its items, oldest first. */
-  listLiveReservations(userId: string): Promise<Reservation[]>;
-  /** RESERVED reservations with expires_at <= now, optionally only those holding one sku. */
-  findDueReservationIds(now: number, limit: number, scope?: DueScope): Promise<string[]>;
+export interface ReservationRepository {
+  /** The reservation with its lines. Its units are held separately (`products.hold`). */
+  insert(reservation: Reservation): Promise<void>;
+  get(id: string): Promise<Reservation | null>;
+  /** Every live (RESERVED) reservation of a user, due ones included, with its lines, oldest first. */
+  listLive(userId: string): Promise<Reservation[]>;
+  /** Ids of live reservations due at `now` (expiry at or before it), optionally only those holding one sku. */
+  findDue(now: number, limit: number, scope?: DueScope): Promise<string[]>;
   /**
-   * The users holding live (RESERVED) reservations of `sku`, due ones included, each once. null
-   * when more than `limit` reservations hold it, or when the store cannot list them with a
-   * bounded amount of work: the caller must then not rely on a list.
+   * The users holding live reservations of `sku`, due ones included, each once. null when more
+   * than `limit` reservations hold it, or when the store cannot list them with a bounded amount
+   * of work: the caller must then not rely on a list.
    */
-  liveHoldersOfSku(sku: string, limit: number): Promise<string[] | null>;
-  /** When the earliest live (RESERVED) reservation of any user and sku falls due; null when none is live. */
-  earliestLiveExpiry(): Promise<number | null>;
+  liveHolders(sku: string, limit: number): Promise<string[] | null>;
+  /** When the earliest live reservation of any user and sku falls due; null when none is live. */
+  earliestExpiry(): Promise<number | null>;
   /** Compare-and-set on status; false when the reservation was no longer in `from`. */
-  moveReservation(id: string, from: ReservationStatus, to: ReservationStatus, at: number): Promise<boolean>;
+  move(id: string, from: ReservationStatus, to: ReservationStatus, at: number): Promise<boolean>;
+}
+
+/** Per-shopper locks and facts, across reservations and orders. */
+export interface ShopperRepository {
+  /**
+   * Makes this transaction wait for any other transaction that locked the same user, until
+   * it ends: per-user rules (one live reservation per sku, purchase limits) read, then write.
+   */
+  lock(userId: string): Promise<void>;
+  /**
+   * `lock` for every user given, in one step that takes the locks in one global order (so two
+   * batches never deadlock on each other), duplicates ignored.
+   */
+  lockAll(userIds: readonly string[]): Promise<void>;
+  /** One standing per distinct user given, for `sku` at `now`, in one read. */
+  standings(userIds: readonly string[], sku: string, now: number): Promise<UserStanding[]>;
   /** Units of `sku` the user holds in live reservations plus confirmed or completed orders. */
-  unitsHeldByUser(userId: string, sku: string): Promise<number>;
+  unitsHeld(userId: string, sku: string): Promise<number>;
+}
 
-  insertOrder(order: Order): Promise<void>;
-  getOrder(id: string): Promise<Order | null>;
-  getOrderByReservation(reservationId: string): Promise<Order | null>;
-  moveOrder(id: string, from: OrderStatus, to: OrderStatus, paymentStatus: PaymentStatus, at: number): Promise<boolean>;
+export interface OrderRepository {
+  /** The order with its lines. */
+  insert(order: Order): Promise<void>;
+  get(id: string): Promise<Order | null>;
+  getByReservation(reservationId: string): Promise<Order | null>;
+  /** Compare-and-set on status; false when the order was no longer in `from`. */
+  move(id: string, from: OrderStatus, to: OrderStatus, paymentStatus: PaymentStatus, at: number): Promise<boolean>;
+}
 
-  getIdempotencyRecord(principal: string, key: string): Promise<IdempotencyRecord | null>;
+export interface IdempotencyRepository {
+  get(principal: string, key: string): Promise<IdempotencyRecord | null>;
   /**
    * Claims the key: inserts the record when the key is free, or replaces one that has expired
-   * (expires_at <= now) or was abandoned (no response and locked_until <= now). Returns false,
+   * (expiry at or before `now`) or was abandoned (no response, lock lapsed). Returns false,
    * changing nothing, when a live record holds the key (another request claimed it first).
    */
-  claimIdempotencyRecord(record: IdempotencyRecord, now: number): Promise<boolean>;
-  completeIdempotencyRecord(principal: string, key: string, statusCode: number, responseBody: string): Promise<void>;
+  claim(record: IdempotencyRecord, now: number): Promise<boolean>;
+  complete(principal: string, key: string, statusCode: number, responseBody: string): Promise<void>;
   /**
    * Frees a key whose request had no effect. Only a pending record goes: a completed one means
    * the effect committed (say, just before the connection dropped) and must keep answering.
    */
-  deleteIdempotencyRecord(principal: string, key: string): Promise<void>;
+  delete(principal: string, key: string): Promise<void>;
   /**
    * Frees every pending key at once; finished answers stay. Only sound when no request can be in
-   * flight anywhere: at the start of the one process that owns the database (SQLite).
+   * flight anywhere: at the start of the sole writer of the database.
    */
-  releasePendingIdempotencyRecords(): Promise<number>;
-  pruneIdempotencyRecords(now: number, limit: number): Promise<number>;
-
-  /**
-   * `lockUser` for every user given, in one statement that takes the locks in one global order
-   * (so two batches never deadlock on each other), duplicates ignored.
-   */
-  lockUsers(userIds: readonly string[]): Promise<void>;
-  /** One standing per distinct user given, for `sku` at `now`, in one read. */
-  userStandings(userIds: readonly string[], sku: string, now: number): Promise<UserStanding[]>;
-  /**
-   * Inserts one-line reservations that all hold `sku`, with their lines, and holds their total
-   * units with one guarded `reserved += total WHERE on_hand - reserved >= total`, writing one
-   * RESERVE ledger row per reservation (ref = its id, in the order given). All or nothing: when
-   * the total does not fit, nothing is written and false is returned.
-   */
-  holdBatch(sku: string, reservations: readonly Reservation[], at: number): Promise<boolean>;
+  releasePending(): Promise<number>;
+  /** Deletes at most `limit` records expired at `now`. */
+  prune(now: number, limit: number): Promise<number>;
 }
 
-/** A user's standing for the per-user rules of a reserve, as read by `StoreTx.userStandings`. */
+/**
+ * One transaction, by aggregate. Each repository is domain-shaped; the services compose them into
+ * use cases, and everything done through them commits or rolls back together.
+ */
+export interface StoreTx {
+  readonly products: ProductRepository;
+  readonly ledger: LedgerRepository;
+  readonly reservations: ReservationRepository;
+  readonly shoppers: ShopperRepository;
+  readonly orders: OrderRepository;
+  readonly idempotency: IdempotencyRepository;
+}
+
+/** A user's standing for the per-user rules of a reserve, as read by `ShopperRepository.standings`. */
 export interface UserStanding {
   userId: string;
   /** RESERVED reservations of the user, whatever their skus, due ones included. */
   liveReservations: number;
   /** Those of them with a line of the sku. */
   liveHoldingSku: number;
-  /** Those of them due (expires_at <= now), whatever their skus. */
+  /** Those of them due (expiry at or before now), whatever their skus. */
   dueReservations: number;
   /** Units of the sku in the user's CONFIRMED or COMPLETED orders. */
   orderedUnits: number;

@@ -27,7 +27,14 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const clock = new ManualClock();
   // Rate limiting off unless a test asks for it: inject() makes every request from one address.
-  const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: 'sqlite::memory:', RATE_LIMIT_MAX: '0', ...options.env });
+  // RESERVE_FAST_PATHS: the runner runs the model-based and concurrency suites once with the fast paths off.
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: 'sqlite::memory:',
+    RATE_LIMIT_MAX: '0',
+    RESERVE_FAST_PATHS: process.env.RESERVE_FAST_PATHS ?? 'on',
+    ...options.env,
+  });
   const store = options.store ?? (await openTestStore());
   const stockhold = await buildApp({ config, store, clock, seedDemoCatalog: options.seed ?? false });
   return { ...stockhold, clock, close: () => stockhold.app.close() };

@@ -175,7 +175,7 @@ describe('store faults over HTTP (SQLite)', { skip: TEST_STORE === 'postgres' ? 
       t.reservations.reserve({ userId: 'u1', lines: [{ sku: 'SOLO', quantity: 1 }] }),
       t.reservations.reserve({ userId: 'u2', lines: [{ sku: 'SOLO', quantity: 1 }] }),
       t.store.transaction((tx) =>
-        tx.insertProduct({ sku: 'BIG', productName: 'x'.repeat(64 * 1024), priceMinor: 1, onHand: 1, maxPerUser: null }, t.clock.now()),
+        tx.products.insert({ sku: 'BIG', productName: 'x'.repeat(64 * 1024), priceMinor: 1, onHand: 1, maxPerUser: null }, t.clock.now()),
       ),
     ]);
     for (const result of batch) {

@@ -172,7 +172,7 @@ describe('reconciliation', () => {
       const report = await reconciler(t).check();
       assert.deepEqual(report, { skusChecked: 4, driftedSkus: 0, drifts: [] });
       // The figures were recomputed, not just copied: the live hold and the two kept orders show.
-      const balances = await t.store.transaction((tx) => tx.productBalances());
+      const balances = await t.store.transaction((tx) => tx.ledger.balances());
       assert.deepEqual(
         balances.map((b) => [b.sku, b.onHand, b.liveReserved, b.orderedSold, b.received]),
         [

@@ -43,7 +43,7 @@ function useBatchedReserves<S extends Store>(open: () => Promise<{ store: S; clo
   afterEach(() => close());
 
   const seed = (sku: string, onHand: number, maxPerUser: number | null = null) =>
-    h.store.transaction((tx) => tx.insertProduct({ sku, productName: sku, priceMinor: 500, onHand, maxPerUser }, T0));
+    h.store.transaction((tx) => tx.products.insert({ sku, productName: sku, priceMinor: 500, onHand, maxPerUser }, T0));
   const reserveLines = (userId: string, lines: Demand[]) =>
     h.service.reserve({ userId, lines }).then(
       (result) => ({ ok: true as const, ...result }),
@@ -53,7 +53,7 @@ function useBatchedReserves<S extends Store>(open: () => Promise<{ store: S; clo
       },
     );
   const reserve = (userId: string, sku: string, quantity: number) => reserveLines(userId, [{ sku, quantity }]);
-  const balance = async (sku: string) => (await h.store.transaction((tx) => tx.productBalances())).find((b) => b.sku === sku);
+  const balance = async (sku: string) => (await h.store.transaction((tx) => tx.ledger.balances())).find((b) => b.sku === sku);
 
   return { h, seed, reserve, reserveLines, balance };
 }

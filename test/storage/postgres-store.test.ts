@@ -21,8 +21,8 @@ if (SKIP_WITHOUT_POSTGRES) {
       try {
         const T0 = Date.parse('2030-01-01T00:00:00Z');
         const answers = await store.transaction(async (tx) => {
-          await tx.insertProduct({ sku: 'APPLE', productName: 'Apple', priceMinor: 100, onHand: 5, maxPerUser: null }, T0);
-          return Promise.all([tx.getProduct('APPLE'), tx.countProducts(), tx.listLiveReservations('ann'), tx.getProducts(['APPLE'])]);
+          await tx.products.insert({ sku: 'APPLE', productName: 'Apple', priceMinor: 100, onHand: 5, maxPerUser: null }, T0);
+          return Promise.all([tx.products.get('APPLE'), tx.products.count(), tx.reservations.listLive('ann'), tx.products.getMany(['APPLE'])]);
         });
         assert.equal(answers[1], 1);
       } finally {

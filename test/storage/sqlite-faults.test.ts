@@ -42,7 +42,7 @@ function reservationOf(id: string, sku: string): Reservation {
 async function openStore(t: TestContext, options: { filename?: string; busyTimeoutMs?: number } = {}) {
   const store = new SqliteStore({ filename: options.filename ?? freshFile(), busyTimeoutMs: options.busyTimeoutMs ?? 50 });
   t.after(() => store.close());
-  await store.transaction((tx) => tx.insertProduct(product('SKU', 10), T0));
+  await store.transaction((tx) => tx.products.insert(product('SKU', 10), T0));
   return store;
 }
 
@@ -59,7 +59,7 @@ function committed(filename: string) {
   }
 }
 
-const hold = (ref: string) => (tx: StoreTx) => tx.holdStock([{ sku: 'SKU', quantity: 1 }], ref, T0);
+const hold = (ref: string) => (tx: StoreTx) => tx.products.hold([{ sku: 'SKU', quantity: 1 }], ref, T0);
 
 /** The error is StoreUnavailableError, raised by SQLite with a code of this family. */
 function assertUnavailable(err: unknown, family: RegExp): true {
@@ -93,7 +93,7 @@ describe('SQLite store faults', () => {
     // One batch: a small write that fits, one that needs new pages, and one queued behind them.
     const [first, big, last] = await Promise.allSettled([
       store.transaction(hold('first')),
-      store.transaction((tx) => tx.insertProduct(bigProduct('BIG'), T0)),
+      store.transaction((tx) => tx.products.insert(bigProduct('BIG'), T0)),
       store.transaction(hold('last')),
     ]);
     assert.equal(big.status, 'rejected');
@@ -107,9 +107,9 @@ describe('SQLite store faults', () => {
     assert.deepEqual(committed(filename).movements.map((m) => m.ref_id), [null, 'last']);
     assert.deepEqual(committed(filename).products, [{ sku: 'SKU', on_hand: 10, reserved: 1 }]);
 
-    await assert.rejects(store.transaction((tx) => tx.insertProduct(bigProduct('BIG'), T0)), (err) => assertUnavailable(err, /^SQLITE_FULL/));
+    await assert.rejects(store.transaction((tx) => tx.products.insert(bigProduct('BIG'), T0)), (err) => assertUnavailable(err, /^SQLITE_FULL/));
     store.pragma('max_page_count = 1073741823');
-    assert.equal(await store.transaction((tx) => tx.insertProduct(bigProduct('BIG'), T0)), true);
+    assert.equal(await store.transaction((tx) => tx.products.insert(bigProduct('BIG'), T0)), true);
     assert.deepEqual(committed(filename).products.map((p) => p.sku), ['BIG', 'SKU']);
   });
 
@@ -162,7 +162,7 @@ describe('SQLite store faults', () => {
       store.transaction(hold('before')),
       store.transaction(async (tx) => {
         store.pragma('defer_foreign_keys = ON');
-        await tx.insertReservation(reservationOf('r-bad', 'NO-SUCH-SKU'));
+        await tx.reservations.insert(reservationOf('r-bad', 'NO-SUCH-SKU'));
         return 'body finished';
       }),
       store.transaction(hold('after')),
@@ -216,7 +216,7 @@ describe('SQLite store faults', () => {
       // Nothing reaches the disk before COMMIT: that is where the full disk is met.
       const results = await Promise.allSettled([
         store.transaction(hold('a')),
-        store.transaction((tx) => tx.insertProduct(huge, T0)),
+        store.transaction((tx) => tx.products.insert(huge, T0)),
         store.transaction(hold('b')),
       ]);
       for (const result of results) {
@@ -227,7 +227,7 @@ describe('SQLite store faults', () => {
 
       rmSync(fillers, { recursive: true });
       await store.ping();
-      assert.equal(await store.transaction((tx) => tx.insertProduct(huge, T0)), true);
+      assert.equal(await store.transaction((tx) => tx.products.insert(huge, T0)), true);
       assert.deepEqual(await store.transaction(hold('c')), { ok: true });
       assert.deepEqual(committed(filename).products, [
         { sku: 'HUGE', on_hand: 1, reserved: 0 },

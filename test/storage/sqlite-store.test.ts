@@ -44,7 +44,7 @@ describe('SQLite store specifics', () => {
     const filename = freshFile();
     const store = new SqliteStore({ filename });
     try {
-      await store.transaction((tx) => tx.insertProduct({ sku: 'WAL', productName: 'Wal', priceMinor: 1, onHand: 1, maxPerUser: null }, T0));
+      await store.transaction((tx) => tx.products.insert({ sku: 'WAL', productName: 'Wal', priceMinor: 1, onHand: 1, maxPerUser: null }, T0));
       assert.equal(inspect(filename, (db) => db.pragma('journal_mode', { simple: true })), 'wal');
     } finally {
       await store.close();
@@ -73,23 +73,23 @@ describe('SQLite store specifics', () => {
     const filename = freshFile();
     const first = new SqliteStore({ filename });
     await first.transaction(async (tx) => {
-      await tx.insertProduct({ sku: 'KEEP', productName: 'Keep me', priceMinor: 500, onHand: 4, maxPerUser: 2 }, T0);
-      await tx.holdStock([{ sku: 'KEEP', quantity: 3 }], 'ref-1', T0 + 1);
+      await tx.products.insert({ sku: 'KEEP', productName: 'Keep me', priceMinor: 500, onHand: 4, maxPerUser: 2 }, T0);
+      await tx.products.hold([{ sku: 'KEEP', quantity: 3 }], 'ref-1', T0 + 1);
     });
     await first.close();
     const recorded = migrationRows(filename);
 
     const second = new SqliteStore({ filename });
     try {
-      const product = await second.transaction((tx) => tx.getProduct('KEEP'));
+      const product = await second.transaction((tx) => tx.products.get('KEEP'));
       assert.deepEqual(product, {
         sku: 'KEEP', productName: 'Keep me', priceMinor: 500, onHand: 4, reserved: 3, sold: 0,
         maxPerUser: 2, createdAt: T0, updatedAt: T0 + 1,
       });
-      const ledger = await second.transaction((tx) => tx.listMovements('KEEP', null, 10));
+      const ledger = await second.transaction((tx) => tx.ledger.list('KEEP', null, 10));
       assert.deepEqual(ledger.map((m) => m.reason), ['RESERVE', 'RECEIVE']);
       // The reopened store still writes.
-      assert.deepEqual(await second.transaction((tx) => tx.holdStock([{ sku: 'KEEP', quantity: 1 }], 'ref-2', T0 + 2)), { ok: true });
+      assert.deepEqual(await second.transaction((tx) => tx.products.hold([{ sku: 'KEEP', quantity: 1 }], 'ref-2', T0 + 2)), { ok: true });
     } finally {
       await second.close();
     }
