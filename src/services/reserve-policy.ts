@@ -57,9 +57,10 @@ export function decideReserve(
   // 2. One live reservation per shopper and sku: the same demand again is a replay, anything else a conflict.
   const { holding } = standing;
   if (holding === null || (typeof holding === 'number' && holding > 0)) return { kind: 'full-path' };
-  if (typeof holding !== 'number' && holding.length > 0) {
-    const [existing] = holding as [Reservation, ...Reservation[]];
-    if (holding.length === 1 && sameLines(existing.items, demand)) return { kind: 'replay', reservation: existing };
+  const held = typeof holding === 'number' ? [] : holding;
+  const [existing] = held;
+  if (existing) {
+    if (held.length === 1 && sameLines(existing.items, demand)) return { kind: 'replay', reservation: existing };
     return refuse('RESERVATION_CONFLICT', 'You already hold a live reservation for this product', {
       reservationId: existing.id,
       skus: existing.items.map((item) => item.sku),

@@ -11,6 +11,17 @@ import type {
 } from '../domain/types.js';
 import type { IdempotencyRecord, ProductBalance } from './store.js';
 
+const RESERVATION_STATUSES: readonly ReservationStatus[] = ['RESERVED', 'CONFIRMED', 'CANCELLED', 'EXPIRED'];
+const ORDER_STATUSES: readonly OrderStatus[] = ['CONFIRMED', 'CANCELLED', 'COMPLETED'];
+const PAYMENT_STATUSES: readonly PaymentStatus[] = ['PENDING', 'SUCCESS', 'FAILED'];
+const MOVEMENT_REASONS: readonly MovementReason[] = ['RECEIVE', 'ADJUST', 'RESERVE', 'RELEASE', 'EXPIRE', 'CONFIRM', 'RESTOCK'];
+
+/** The schema's CHECK constraints keep these columns to their values; a row outside them is a broken store. */
+function oneOf<T extends string>(value: string, allowed: readonly T[], column: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new Error(`stored ${column} "${value}" is not one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
 export interface ProductRow {
   sku: string;
   product_name: string;
@@ -112,7 +123,7 @@ export const toItem = (r: ItemRow): LineItem => ({
 export const toReservation = (r: ReservationRow, items: LineItem[]): Reservation => ({
   id: r.id,
   userId: r.user_id,
-  status: r.status as ReservationStatus,
+  status: oneOf(r.status, RESERVATION_STATUSES, 'reservation status'),
   items,
   expiresAt: r.expires_at,
   createdAt: r.created_at,
@@ -128,8 +139,8 @@ export const toOrder = (r: OrderRow, items: LineItem[]): Order => ({
   reservationId: r.reservation_id,
   items,
   totalMinor: r.total_minor,
-  status: r.status as OrderStatus,
-  paymentStatus: r.payment_status as PaymentStatus,
+  status: oneOf(r.status, ORDER_STATUSES, 'order status'),
+  paymentStatus: oneOf(r.payment_status, PAYMENT_STATUSES, 'payment status'),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   cancelledAt: r.cancelled_at,
@@ -142,7 +153,7 @@ export const toMovement = (r: MovementRow): StockMovement => ({
   deltaOnHand: r.delta_on_hand,
   deltaReserved: r.delta_reserved,
   deltaSold: r.delta_sold,
-  reason: r.reason as MovementReason,
+  reason: oneOf(r.reason, MOVEMENT_REASONS, 'movement reason'),
   refId: r.ref_id,
   at: r.at,
 });
