@@ -86,7 +86,8 @@ export const pgQueries = {
     VALUES ($1, $2, 0, 0, 'RECEIVE', NULL, $3)`),
   listMovements: sql('list_movements', 'SELECT * FROM stock_movements WHERE sku = $1 AND id < $2 ORDER BY id DESC LIMIT $3'),
   // One statement, so one snapshot: every figure describes the same committed state even while
-  // other transactions run. Each history is grouped once, then joined to the products.
+  // other transactions run. Each history is grouped once, then joined to the products. The SQLite
+  // catalogue has the same statement without the casts: each dialect's catalogue stands alone.
   productBalances: sql('product_balances', `WITH ledger AS (
       SELECT sku, SUM(delta_on_hand) AS on_hand, SUM(delta_reserved) AS reserved, SUM(delta_sold) AS sold,
         SUM(CASE WHEN reason IN ('RECEIVE', 'ADJUST') THEN delta_on_hand + delta_sold ELSE 0 END) AS received

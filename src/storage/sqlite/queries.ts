@@ -24,6 +24,7 @@ export function prepareSqliteQueries(db: Database.Database) {
       VALUES (?, ?, ?, ?, ?, ?, ?)`),
     listMovements: prepare('SELECT * FROM stock_movements WHERE sku = ? AND id < ? ORDER BY id DESC LIMIT ?'),
     // Set-based: each history is grouped once, then joined to the products; no per-sku lookups.
+    // The PostgreSQL catalogue has the same statement with casts: each dialect's catalogue stands alone.
     productBalances: prepare(`WITH ledger AS (
         SELECT sku, SUM(delta_on_hand) AS on_hand, SUM(delta_reserved) AS reserved, SUM(delta_sold) AS sold,
           SUM(CASE WHEN reason IN ('RECEIVE', 'ADJUST') THEN delta_on_hand + delta_sold ELSE 0 END) AS received

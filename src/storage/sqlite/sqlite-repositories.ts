@@ -28,6 +28,8 @@ import type {
 } from '../store.js';
 import type { SqliteQueries } from './queries.js';
 
+// The imports above match pg-repositories.ts: both adapters map the same rows into the same repositories.
+
 /**
  * The port's repositories over the named statements. They run synchronously on the one
  * connection; the write queue decides which transaction they belong to.
