@@ -109,7 +109,9 @@ export class ReservationService {
           case 'expire-due': {
             const current: Reservation[] = [];
             for (const held of live) current.push(await expireIfDue(tx, held, now, emit));
-            live = current.filter((r) => r.status === 'RESERVED');
+            // A reservation still live and due after this would be a store that lost a row: dropping
+            // it keeps the policy from asking for the same expiry forever.
+            live = current.filter((r) => r.status === 'RESERVED' && r.expiresAt > now);
             // Their units are back on sale: judge stock on fresh rows.
             products = await tx.products.getMany(demand.map((d) => d.sku));
             continue;
