@@ -9,6 +9,7 @@ import { systemClock, type Clock } from './domain/clock.js';
 import { DomainEvents } from './domain/events.js';
 import { uuidGenerator, type IdGenerator } from './domain/ids.js';
 import { registerAuth } from './http/auth/auth-hooks.js';
+import { applyConnectionLimits } from './http/connection-limits.js';
 import { makeTokenVerifier } from './http/auth/token-verifier.js';
 import { failure } from './http/envelope.js';
 import { useStrictJsonParser } from './http/json-body.js';
@@ -125,6 +126,7 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
     clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.server.maxConnections = config.maxConnections;
+  applyConnectionLimits(app, config);
   app.setValidatorCompiler(makeValidatorCompiler());
   // Every route speaks JSON; a text/plain body is refused with 415 rather than parsed as a string.
   app.removeContentTypeParser('text/plain');

@@ -11,7 +11,7 @@ export type JwtKey =
 
 export type AuthConfig =
   | { mode: 'off' }
-  | { mode: 'jwt'; key: JwtKey; issuer: string | undefined; audience: string | undefined };
+  | { mode: 'jwt'; key: JwtKey; issuer: string | undefined; audience: string | undefined; maxAgeSeconds: number };
 
 export type DatabaseConfig = { kind: 'sqlite'; filename: string } | { kind: 'postgres'; url: string };
 
@@ -36,6 +36,10 @@ export interface Config {
   headersTimeoutMs: number;
   /** Open connections allowed per process; more are refused at accept. */
   maxConnections: number;
+  /** Open connections allowed per client address (not for trusted proxies); more are refused at accept. */
+  maxConnectionsPerClient: number;
+  /** An idle kept-alive connection is closed after this long without a new request. */
+  keepAliveTimeoutMs: number;
   /** Browser origins allowed by CORS; empty: no CORS headers, browsers on other origins are refused. */
   corsOrigins: readonly string[];
   /** What start-up does when counters drifted from the ledger, reservations and orders. */
@@ -173,7 +177,14 @@ function parseAuth(env: Env, nodeEnv: string): AuthConfig {
     }
     return { mode: 'off' };
   }
-  return { mode: 'jwt', key: jwtKey(env), issuer: read(env, 'AUTH_JWT_ISSUER'), audience: read(env, 'AUTH_JWT_AUDIENCE') };
+  return {
+    mode: 'jwt',
+    key: jwtKey(env),
+    issuer: read(env, 'AUTH_JWT_ISSUER'),
+    audience: read(env, 'AUTH_JWT_AUDIENCE'),
+    // Seconds, as JWT times are: a token may live at most this long (exp - iat).
+    maxAgeSeconds: integer(env, 'AUTH_JWT_MAX_AGE', 86_400, 60, 31 * 86_400),
+  };
 }
 
 // ---- Rate limiting (RATE_LIMIT_*, RESERVE_RATE_LIMIT_MAX, TRUST_PROXY) ----
@@ -285,6 +296,8 @@ export function loadConfig(env: Env = process.env, cwd?: string): Readonly<Confi
     requestTimeoutMs,
     headersTimeoutMs,
     maxConnections: integer(env, 'MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+    maxConnectionsPerClient: integer(env, 'MAX_CONNECTIONS_PER_CLIENT', 100, 1, 1_000_000),
+    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT', 5_000, 100, 600_000),
     corsOrigins: Object.freeze(parseOrigins(read(env, 'CORS_ORIGINS'))),
     startupCheck: startupCheck as StartupCheck,
     reserveFastPaths: fastPaths === 'on',
