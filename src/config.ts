@@ -197,6 +197,8 @@ export interface RateLimitConfig {
   reserveMax: number;
   /** Counters in Redis, shared by every process and instance; undefined: each process counts alone. */
   redisUrl: string | undefined;
+  /** Without Redis: distinct clients each limit keeps a counter for per window (bounds its memory). */
+  localClients: number;
 }
 
 /**
@@ -216,6 +218,7 @@ function parseRateLimit(env: Env): RateLimitConfig {
     windowMs: integer(env, 'RATE_LIMIT_WINDOW', 60_000, 1_000, 86_400_000),
     reserveMax: integer(env, 'RESERVE_RATE_LIMIT_MAX', 120, 0, 100_000_000),
     redisUrl,
+    localClients: integer(env, 'RATE_LIMIT_LOCAL_CLIENTS', 100_000, 100, 10_000_000),
   };
 }
 

@@ -1,12 +1,14 @@
 // Request caps per client: a general limit on every route and a tighter one on reserving, counted
 // in this process or, with RATE_LIMIT_REDIS_URL, in Redis so that every process and instance
 // shares one count. A Redis outage lifts the limits (fail open) rather than failing requests.
-import rateLimit, { normalizeIP, type RateLimitPluginOptions } from '@fastify/rate-limit';
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import rateLimit, { normalizeIP, type FastifyRateLimitStoreCtor, type RateLimitPluginOptions } from '@fastify/rate-limit';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { DomainError } from '../domain/errors.js';
 import type { Principal } from './auth/principal.js';
+import { boundedKey, WindowCounters } from './rate-limit-store.js';
+import { isValidUserId } from './schemas/common.schema.js';
 
 /** Load balancers poll health and tools fetch the spec: neither should ever be refused. */
 const EXEMPT_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/openapi.json']);
@@ -19,9 +21,6 @@ const REDIS_CONNECT_TIMEOUT_MS = 1_000;
 const REDIS_COMMAND_TIMEOUT_MS = 500;
 // At flash-sale rates an outage would otherwise log a line per request.
 const WARN_EVERY_MS = 10_000;
-// Per-process counters: enough distinct clients per window that an LRU eviction (which resets a
-// client's count) needs far more addresses than one abuser has, at roughly 100 bytes each.
-const LOCAL_CACHE_ENTRIES = 100_000;
 
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
 
@@ -31,9 +30,10 @@ export function clientKey(request: FastifyRequest): string {
   const principal: Principal | null | undefined = request.principal;
   if (principal?.role === 'service') {
     // A storefront backend speaks for many shoppers: counting them all against its one token
-    // would throttle the whole shop in a sale, so it is counted per shopper it names.
+    // would throttle the whole shop in a sale, so it is counted per shopper it names. Only a
+    // userId the schema would accept names one: anything else counts against the service itself.
     const userId = (request.body as { userId?: unknown } | undefined)?.userId;
-    if (typeof userId === 'string') return `service:${principal.sub}:user:${userId}`;
+    if (typeof userId === 'string' && isValidUserId(userId)) return `service:${principal.sub}:user:${userId}`;
   }
   if (principal) return `${principal.role}:${principal.sub}`;
   // One IPv6 client usually holds a whole /64; counting per address would let it rotate freely.
@@ -138,6 +138,20 @@ export interface RateLimitOptions {
   keyPrefix?: string;
 }
 
+/** The per-process counter tables of an app's limits (general, then reserve); empty with Redis. */
+const localCounters = new WeakMap<FastifyInstance, WindowCounters[]>();
+export const localCountersOf = (app: FastifyInstance): readonly WindowCounters[] => localCounters.get(app) ?? [];
+
+/** A store class the plugin can `new`, handing it the one table this limit counts in. */
+function storeOf(counters: WindowCounters): FastifyRateLimitStoreCtor {
+  return function LocalCounters() {
+    return counters;
+  } as unknown as FastifyRateLimitStoreCtor;
+}
+
+/** A service naming shoppers in its body is counted once the body is parsed; everyone else on arrival. */
+const countsAfterBody = (request: FastifyRequest): boolean => request.principal?.role === 'service' && request.method === 'POST';
+
 /**
  * Every route but the exempt ones is counted against RATE_LIMIT_MAX per client per window;
  * POST /inventory/reserve is also counted against RESERVE_RATE_LIMIT_MAX. Nothing is registered
@@ -155,23 +169,46 @@ export async function registerRateLimit(
   if (redis) app.addHook('onClose', async () => redis.disconnect());
   const shared = {
     timeWindow: limits.windowMs,
-    keyGenerator: clientKey,
+    // Bounded input (validated userIds, verified subs, addresses), stored at a bounded size.
+    keyGenerator: (request: FastifyRequest) => boundedKey(clientKey(request)),
     // Store errors reach enforce(), which lets the request through and logs.
     skipOnError: false,
-    ...(redis ? { redis } : { cache: LOCAL_CACHE_ENTRIES }),
   };
-  const general = await limiterIn(app, { ...shared, max: limits.max, nameSpace: `${keyPrefix}all:` });
+  const tables: WindowCounters[] = [];
+  const storeFor = (): Pick<RateLimitPluginOptions, 'redis' | 'store'> => {
+    if (redis) return { redis };
+    const table = new WindowCounters(limits.localClients);
+    tables.push(table);
+    return { store: storeOf(table) };
+  };
+  const general = await limiterIn(app, { ...shared, ...storeFor(), max: limits.max, nameSpace: `${keyPrefix}all:` });
   const reserve =
-    limits.reserveMax > 0 ? await limiterIn(app, { ...shared, max: limits.reserveMax, nameSpace: `${keyPrefix}reserve:` }) : undefined;
+    limits.reserveMax > 0
+      ? await limiterIn(app, { ...shared, ...storeFor(), max: limits.reserveMax, nameSpace: `${keyPrefix}reserve:` })
+      : undefined;
+  localCounters.set(app, tables);
   const onStoreError = throttledWarn(app.log);
   const storeFailed = (err: unknown) => onStoreError(err, 'rate-limit store failed; request served without rate limiting');
-
-  // preValidation: after the auth hook (onRequest) has named the principal, and before body
-  // validation, so floods of malformed requests are counted too. Unknown routes are counted.
-  app.addHook('preValidation', async (request) => {
-    const route = request.routeOptions.url;
-    if (route !== undefined && EXEMPT_ROUTES.has(route)) return;
+  const count = async (request: FastifyRequest): Promise<void> => {
     await enforce(general, request, storeFailed);
-    if (reserve && route === RESERVE_ROUTE && request.method === 'POST') await enforce(reserve, request, storeFailed);
+    if (reserve && request.routeOptions.url === RESERVE_ROUTE && request.method === 'POST') await enforce(reserve, request, storeFailed);
+  };
+  const exempt = (request: FastifyRequest): boolean => {
+    const route = request.routeOptions.url;
+    return route !== undefined && EXEMPT_ROUTES.has(route);
+  };
+
+  // onRequest, after the auth hook has named the principal: a client over its limit is refused
+  // before its body is read or parsed. Malformed requests and unknown routes are counted too.
+  const onArrival: onRequestHookHandler = (request, _reply, done) => {
+    if (exempt(request) || countsAfterBody(request)) return done();
+    count(request).then(() => done(), done);
+  };
+  app.addHook('onRequest', onArrival);
+  // A service is counted per shopper its body names, so it must wait for the parsed body; its
+  // userId is used only if valid (see clientKey), so no body can inflate a counter's key.
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (exempt(request) || !countsAfterBody(request)) return done();
+    count(request).then(() => done(), done);
   });
 }

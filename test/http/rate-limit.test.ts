@@ -162,6 +162,13 @@ describe('rate limiting', () => {
     assert.deepEqual([(await unknown()).status, (await unknown()).status, (await unknown()).status], [404, 404, 429]);
   });
 
+  it('refuses a client over its limit before its body is read: a broken body past the limit is a 429, not a 400', async () => {
+    const s = await start({ RATE_LIMIT_MAX: '2' });
+    const broken = () =>
+      call(s, { method: 'POST', url: '/inventory/reserve', payload: '{"userId":', headers: { 'content-type': 'application/json' }, remoteAddress: '198.51.100.9' });
+    assert.deepEqual([(await broken()).status, (await broken()).status, (await broken()).status], [400, 400, 429]);
+  });
+
   it('never limits /healthz or /openapi.json', async () => {
     const s = await start({ RATE_LIMIT_MAX: '1' });
     const health = await times(10, () => call(s, { method: 'GET', url: '/healthz' }));

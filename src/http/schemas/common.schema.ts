@@ -1,17 +1,33 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../services/pagination.js';
 
-// Ids and names are free text, but control characters (NUL and friends) and lone UTF-16
-// surrogates (which no store can keep as sent) never belong in one.
-export const PRINTABLE = '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]+$';
+// Names are free text, but control characters (C0, DEL, C1) and lone UTF-16 surrogates (which
+// no store can keep as sent) never belong in one.
+export const PRINTABLE = '^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]+$';
 
-export const UserId = Type.String({ minLength: 1, maxLength: 128, pattern: PRINTABLE, description: 'Your shopper id' });
-export const EntityId = Type.String({ minLength: 1, maxLength: 128, pattern: PRINTABLE });
+// Ids are compared, logged and shown to operators: besides controls and lone surrogates they may
+// not carry characters that make two different ids look alike or reorder the text around them:
+// bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), zero-width characters
+// (U+200B-U+200D, U+2060), the BOM (U+FEFF) and the line and paragraph separators (U+2028, U+2029).
+const ID_FORBIDDEN = '\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200d\\u2028-\\u202e\\u2060\\u2066-\\u2069\\ufeff\\ud800-\\udfff';
+export const ID_TEXT = `^[^${ID_FORBIDDEN}]+$`;
+export const MAX_ID_LENGTH = 128;
+const ID_PATTERN = new RegExp(`^[^${ID_FORBIDDEN}]{1,${MAX_ID_LENGTH}}$`, 'u');
+
+/** The userId rule of the schemas, for code that must judge one before validation (the rate limiter's key, a token's sub). */
+export const isValidUserId = (value: string): boolean =>
+  // Two UTF-16 units per character at most: a longer string cannot pass, and is not scanned.
+  value.length <= 2 * MAX_ID_LENGTH && ID_PATTERN.test(value);
+
+export const UserId = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH, pattern: ID_TEXT, description: 'Your shopper id' });
+export const EntityId = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH, pattern: ID_TEXT });
+// ASCII only: upper-casing other scripts folds distinct strings together ("ſ" becomes "S").
+export const SkuText = '^[\\x20-\\x7e]+$';
 export const SkuInput = Type.String({
   minLength: 1,
   maxLength: 64,
-  pattern: PRINTABLE,
-  description: 'Case-insensitive; stored upper-cased, must match ^[A-Z0-9][A-Z0-9_-]{0,63}$',
+  pattern: SkuText,
+  description: 'ASCII, case-insensitive; stored upper-cased, must match ^[A-Z0-9][A-Z0-9_-]{0,63}$',
 });
 export const Quantity = Type.Integer({ minimum: 1, maximum: 10_000 });
 
