@@ -12,7 +12,7 @@ import { registerAuth } from './http/auth/auth-hooks.js';
 import { applyConnectionLimits } from './http/connection-limits.js';
 import { makeTokenVerifier } from './http/auth/token-verifier.js';
 import { failure } from './http/envelope.js';
-import { useStrictJsonParser } from './http/json-body.js';
+import { DEFAULT_BODY_LIMIT, useStrictJsonParser } from './http/json-body.js';
 import { toErrorResponse } from './http/error-mapping.js';
 import { makeIdempotentResponder } from './http/idempotency.js';
 import { registerRateLimit } from './http/rate-limit.js';
@@ -33,7 +33,7 @@ import { SoldOutCache } from './services/sold-out-cache.js';
 import { openStore } from './storage/open-store.js';
 import type { Store } from './storage/store.js';
 
-export const BODY_LIMIT_BYTES = 1024 * 1024;
+export const BODY_LIMIT_BYTES = DEFAULT_BODY_LIMIT;
 
 /** Credentials never reach a log line, whichever object carries them. */
 const LOG_REDACTIONS = [

@@ -5,6 +5,7 @@ import type { Order } from '../../domain/types.js';
 import type { CancelCheckoutResult, CancelCheckoutTarget, ConfirmResult } from '../../services/checkout.service.js';
 import { viewerOf } from '../auth/auth-hooks.js';
 import { ok } from '../envelope.js';
+import { BODY_LIMITS } from '../json-body.js';
 import { presentOrder, presentReservation } from '../presenters.js';
 import { routePrincipal, userPrincipal, type RouteDeps } from '../route-deps.js';
 import { Envelope, ErrorEnvelope } from '../schemas/common.schema.js';
@@ -25,6 +26,7 @@ export const checkoutRoutes =
     app.post(
       '/checkout/confirm',
       {
+        bodyLimit: BODY_LIMITS.ids,
         schema: {
           tags: ['checkout'],
           body: ReservationActionBody,
@@ -49,6 +51,7 @@ export const checkoutRoutes =
     app.post(
       '/checkout/cancel',
       {
+        bodyLimit: BODY_LIMITS.ids,
         schema: {
           tags: ['checkout'],
           body: CheckoutCancelBody,
@@ -88,6 +91,7 @@ export const checkoutRoutes =
     app.post(
       '/order/:orderId/payment',
       {
+        bodyLimit: BODY_LIMITS.counts,
         // The payment provider's callback arrives through the storefront backend, never a shopper.
         config: { access: 'staff' },
         schema: {

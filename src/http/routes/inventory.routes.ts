@@ -4,6 +4,7 @@ import { toMinorUnits } from '../../domain/money.js';
 import type { Product } from '../../domain/types.js';
 import { DEFAULT_PAGE_SIZE } from '../../services/pagination.js';
 import { ok } from '../envelope.js';
+import { BODY_LIMITS } from '../json-body.js';
 import { presentMovement, presentProduct } from '../presenters.js';
 import type { RouteDeps } from '../route-deps.js';
 import { routePrincipal } from '../route-deps.js';
@@ -72,6 +73,7 @@ export const inventoryRoutes =
     app.post(
       '/inventory',
       {
+        bodyLimit: BODY_LIMITS.ids,
         config: { access: 'admin' },
         schema: {
           tags: ['inventory'],
@@ -94,6 +96,7 @@ export const inventoryRoutes =
     app.post(
       '/inventory/:sku/restock',
       {
+        bodyLimit: BODY_LIMITS.counts,
         config: { access: 'admin' },
         schema: {
           tags: ['inventory'],
@@ -115,6 +118,7 @@ export const inventoryRoutes =
     app.post(
       '/inventory/:sku/adjust',
       {
+        bodyLimit: BODY_LIMITS.counts,
         config: { access: 'admin' },
         schema: {
           tags: ['inventory'],

@@ -4,6 +4,7 @@ import type { Reservation } from '../../domain/types.js';
 import type { ReserveResult } from '../../services/reservation.service.js';
 import { viewerOf } from '../auth/auth-hooks.js';
 import { ok } from '../envelope.js';
+import { BODY_LIMITS } from '../json-body.js';
 import { presentReservation } from '../presenters.js';
 import { userPrincipal, type RouteDeps } from '../route-deps.js';
 import { Envelope, ErrorEnvelope } from '../schemas/common.schema.js';
@@ -32,6 +33,7 @@ export const reservationRoutes =
     app.post(
       '/inventory/reserve',
       {
+        bodyLimit: BODY_LIMITS.reserve,
         schema: {
           tags: ['reservations'],
           body: ReserveBody,
@@ -75,6 +77,7 @@ export const reservationRoutes =
     app.post(
       '/inventory/reserve/cancel',
       {
+        bodyLimit: BODY_LIMITS.ids,
         schema: {
           tags: ['reservations'],
           body: ReservationActionBody,
