@@ -103,6 +103,15 @@ export class CheckoutService {
   private async existingOrder(tx: StoreTx, reservationId: string): Promise<ConfirmResult | DomainError> {
     const order = await tx.orders.getByReservation(reservationId);
     if (!order) return new DomainError('INVALID_STATE', 'Reservation is no longer open', { reservationId });
+    // A cancelled order is not a purchase that stands: answering it as "already confirmed" would
+    // let a client that reads only the status code believe it.
+    if (order.status === 'CANCELLED') {
+      return new DomainError('INVALID_STATE', `Order ${order.id} was cancelled; it cannot be confirmed again`, {
+        reservationId,
+        orderId: order.id,
+        status: order.status,
+      });
+    }
     return { order, replayed: true };
   }
 

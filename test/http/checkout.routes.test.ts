@@ -16,6 +16,22 @@ describe('checkout and order routes', () => {
 
   const confirm = (userId = 'u', id = reservationId) => post(t, '/checkout/confirm', { reservationId: id, userId });
 
+  it('confirming again after the order was cancelled is a 400 INVALID_STATE naming the order and its status', async () => {
+    const orderId = (await confirm()).body.data.orderId;
+    assert.equal((await post(t, '/checkout/cancel', { orderId, userId: 'u' })).status, 200);
+    const again = await confirm();
+    assert.equal(again.status, 400);
+    assert.deepEqual(again.body, {
+      success: false,
+      statusCode: 400,
+      error: `Order ${orderId} was cancelled; it cannot be confirmed again`,
+      code: 'INVALID_STATE',
+      details: { reservationId, orderId, status: 'CANCELLED' },
+    });
+    const tv = await productOf(t, 'TV');
+    assert.deepEqual([tv.totalQuantity, tv.reservedQuantity, tv.soldQuantity], [4, 0, 0], 'the refusal moved nothing');
+  });
+
   it('confirm turns the reservation into an order: 201, units move from reserved to sold', async () => {
     const res = await confirm();
     assert.equal(res.status, 201);
