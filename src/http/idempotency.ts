@@ -27,6 +27,9 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** The path a request named, without its query string: /order/42/payment, not the route's template. */
+export const concretePath = (request: FastifyRequest): string => request.url.split('?')[0] ?? request.url;
+
 const hashBody = (body: unknown): string => createHash('sha256').update(canonicalJson(body ?? null)).digest('hex');
 
 /**
@@ -67,7 +70,7 @@ export function makeIdempotentResponder(service: IdempotencyService) {
       principal,
       key,
       method: request.method,
-      path: request.url.split('?')[0] ?? request.url,
+      path: concretePath(request),
       requestHash: hashBody(request.body),
     });
     if (begun.kind === 'replay') {

@@ -3,7 +3,8 @@ import type { CheckoutService } from '../services/checkout.service.js';
 import type { InventoryService } from '../services/inventory.service.js';
 import type { ReservationService } from '../services/reservation.service.js';
 import type { Store } from '../storage/store.js';
-import type { IdempotentResponder } from './idempotency.js';
+import type { FastifyRequest } from 'fastify';
+import { concretePath, type IdempotentResponder } from './idempotency.js';
 
 export interface RouteDeps {
   store: Store;
@@ -14,6 +15,9 @@ export interface RouteDeps {
   respond: IdempotentResponder;
 }
 
-/** Idempotency keys are per shopper; calls without a shopper (admin, payment callbacks) are scoped by route. */
+/**
+ * Idempotency keys are per shopper; calls without a shopper (admin, payment callbacks) are scoped
+ * to the resource they name, the concrete path: one key may be used for two orders' payments.
+ */
 export const userPrincipal = (userId: string): string => `user:${userId}`;
-export const routePrincipal = (route: string): string => `route:${route}`;
+export const routePrincipal = (request: FastifyRequest): string => `route:${request.method} ${concretePath(request)}`;

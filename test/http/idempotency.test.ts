@@ -49,6 +49,23 @@ describe('Idempotency-Key', () => {
     assert.notEqual(a.body.data.reservationId, b.body.data.reservationId);
   });
 
+  it('a key on a route without a shopper is scoped to the concrete path: one key pays two orders', async () => {
+    const orderFor = async (userId: string) => {
+      const held = await post(t, '/inventory/reserve', { userId, sku: 'DROP', quantity: 1 });
+      return (await post(t, '/checkout/confirm', { userId, reservationId: held.body.data.reservationId })).body.data.orderId as string;
+    };
+    const [first, second] = [await orderFor('p1'), await orderFor('p2')];
+    const pay = (orderId: string) => post(t, `/order/${orderId}/payment`, { status: 'SUCCESS' }, { 'idempotency-key': 'payment-1' });
+    const paid = [await pay(first), await pay(second)];
+    assert.deepEqual(paid.map((r) => [r.status, r.body.data.orderId, r.body.data.paymentStatus]), [
+      [200, first, 'SUCCESS'],
+      [200, second, 'SUCCESS'],
+    ]);
+    const replay = await pay(second);
+    assert.equal(replay.headers['idempotent-replayed'], 'true');
+    assert.equal(replay.raw, paid[1]?.raw);
+  });
+
   it('fifty parallel requests with one key: one effect, every answer a replay or 409 IDEMPOTENCY_IN_PROGRESS', async () => {
     const results = await Promise.all(Array.from({ length: 50 }, () => reserveWithKey('storm')));
     const created = results.filter((r) => r.status === 201);

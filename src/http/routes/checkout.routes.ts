@@ -106,7 +106,7 @@ export const checkoutRoutes =
         return deps.respond<Order>(
           request,
           reply,
-          routePrincipal('POST /order/:orderId/payment'),
+          routePrincipal(request),
           (afterEffect) => deps.checkout.recordPayment(orderId, request.body.status, afterEffect),
           (order) => ({ statusCode: 200, payload: ok(200, `Payment ${request.body.status} recorded`, presentOrder(order)) }),
         );

@@ -86,7 +86,7 @@ export const inventoryRoutes =
         return deps.respond<Product>(
           request,
           reply,
-          routePrincipal('POST /inventory'),
+          routePrincipal(request),
           (afterEffect) => deps.inventory.create(product, afterEffect),
           (created) => ({ statusCode: 201, payload: ok(201, 'Product created', presentProduct(created)) }),
         );
@@ -109,7 +109,7 @@ export const inventoryRoutes =
         deps.respond<Product>(
           request,
           reply,
-          routePrincipal('POST /inventory/:sku/restock'),
+          routePrincipal(request),
           (afterEffect) => deps.inventory.changeStock(request.params.sku, { reason: 'RECEIVE', delta: request.body.quantity }, afterEffect),
           (product) => ({ statusCode: 200, payload: ok(200, 'Stock received', presentProduct(product)) }),
         ),
@@ -132,7 +132,7 @@ export const inventoryRoutes =
         return deps.respond<Product>(
           request,
           reply,
-          routePrincipal('POST /inventory/:sku/adjust'),
+          routePrincipal(request),
           (afterEffect) => deps.inventory.changeStock(request.params.sku, { reason: 'ADJUST', delta: request.body.delta }, afterEffect),
           (product) => ({ statusCode: 200, payload: ok(200, 'Stock adjusted', presentProduct(product)) }),
         );
