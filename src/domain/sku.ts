@@ -2,7 +2,14 @@ import { DomainError } from './errors.js';
 
 export const SKU_PATTERN = /^[A-Z0-9][A-Z0-9_-]{0,63}$/;
 
-export const normaliseSku = (raw: string): string => raw.trim().toUpperCase();
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * Trims spaces and upper-cases. Only printable ASCII is folded: upper-casing other scripts maps
+ * distinct strings onto one sku ("ſpeaker001" to SPEAKER001, "ß" to "SS"), and String#trim
+ * strips Unicode spaces such as U+00A0. Anything else is returned as given, so isValidSku refuses it.
+ */
+export const normaliseSku = (raw: string): string => (PRINTABLE_ASCII.test(raw) ? raw.trim().toUpperCase() : raw);
 
 export const isValidSku = (sku: string): boolean => SKU_PATTERN.test(sku);
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { PRINTABLE, SkuInput } from './common.schema.js';
+import { PRINTABLE, SkuInput, SkuText } from './common.schema.js';
 
 export const ProductView = Type.Object({
   sku: Type.String(),
@@ -47,7 +47,7 @@ export const AdjustBody = Type.Object(
 );
 export type AdjustBody = Static<typeof AdjustBody>;
 
-export const SkuParams = Type.Object({ sku: Type.String({ minLength: 1, maxLength: 64, pattern: PRINTABLE }) });
+export const SkuParams = Type.Object({ sku: Type.String({ minLength: 1, maxLength: 64, pattern: SkuText }) });
 
 export const MovementView = Type.Object({
   id: Type.Integer(),
