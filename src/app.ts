@@ -15,6 +15,7 @@ import { failure } from './http/envelope.js';
 import { DEFAULT_BODY_LIMIT, useStrictJsonParser } from './http/json-body.js';
 import { toErrorResponse } from './http/error-mapping.js';
 import { makeIdempotentResponder } from './http/idempotency.js';
+import { refuseUnknownQueryParameters } from './http/query-rules.js';
 import { registerRateLimit } from './http/rate-limit.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import type { RouteDeps } from './http/route-deps.js';
@@ -128,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   app.server.maxConnections = config.maxConnections;
   applyConnectionLimits(app, config);
   app.setValidatorCompiler(makeValidatorCompiler());
+  refuseUnknownQueryParameters(app);
   // Every route speaks JSON; a text/plain body is refused with 415 rather than parsed as a string.
   app.removeContentTypeParser('text/plain');
   useStrictJsonParser(app);
