@@ -29,6 +29,12 @@ describe('authentication configuration', () => {
     assert.equal(loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'jwt', AUTH_JWT_SECRET: SECRET }).auth.mode, 'jwt');
   });
 
+  it('AUTH_JWT_MAX_AGE caps token lifetimes: 24 h by default, in seconds, 60 to 31 days', () => {
+    const jwt = (extra: Record<string, string> = {}) => loadConfig({ AUTH_MODE: 'jwt', AUTH_JWT_SECRET: SECRET, ...extra }).auth;
+    assert.deepEqual([jwt(), jwt({ AUTH_JWT_MAX_AGE: '900' })].map((auth) => (auth.mode === 'jwt' ? auth.maxAgeSeconds : 0)), [86_400, 900]);
+    for (const bad of ['59', '86400000', '1h']) assert.throws(() => jwt({ AUTH_JWT_MAX_AGE: bad }), failsNaming('AUTH_JWT_MAX_AGE'), bad);
+  });
+
   it('jwt needs exactly one key source', () => {
     assert.throws(() => loadConfig({ AUTH_MODE: 'jwt' }), failsNaming('AUTH_MODE', /none is set/));
     const pem = file('one.pem', generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }) as string);

@@ -13,7 +13,13 @@ describe('configuration', () => {
     assert.equal(config.sqliteSynchronous, 'FULL');
     assert.equal(config.logLevel, 'info');
     assert.equal(config.startupCheck, 'refuse');
+    assert.deepEqual([config.keepAliveTimeoutMs, config.maxConnectionsPerClient], [5_000, 100]);
     assert.ok(Object.isFrozen(config));
+  });
+
+  it('reads KEEP_ALIVE_TIMEOUT and MAX_CONNECTIONS_PER_CLIENT', () => {
+    const config = loadConfig({ KEEP_ALIVE_TIMEOUT: '2000', MAX_CONNECTIONS_PER_CLIENT: '8' });
+    assert.deepEqual([config.keepAliveTimeoutMs, config.maxConnectionsPerClient], [2_000, 8]);
   });
 
   it('reads every variable', () => {
@@ -69,6 +75,9 @@ describe('configuration', () => {
       STARTUP_CHECK: 'fix',
       REQUEST_TIMEOUT: '10',
       MAX_CONNECTIONS: '0',
+      MAX_CONNECTIONS_PER_CLIENT: '0',
+      KEEP_ALIVE_TIMEOUT: '50',
+      RATE_LIMIT_LOCAL_CLIENTS: '10',
       CORS_ORIGINS: 'shop.example.com',
     };
     for (const [name, value] of Object.entries(bad)) {
@@ -99,7 +108,7 @@ describe('configuration', () => {
   describe('rate limiting', () => {
     it('defaults to 1200 requests a minute, 120 reservations, counted per process, no proxy trusted', () => {
       const config = loadConfig({});
-      assert.deepEqual(config.rateLimit, { max: 1_200, windowMs: 60_000, reserveMax: 120, redisUrl: undefined });
+      assert.deepEqual(config.rateLimit, { max: 1_200, windowMs: 60_000, reserveMax: 120, redisUrl: undefined, localClients: 100_000 });
       assert.ok(Object.isFrozen(config.rateLimit));
       assert.equal(config.trustProxy, false);
     });
@@ -111,8 +120,9 @@ describe('configuration', () => {
         RESERVE_RATE_LIMIT_MAX: '0',
         RATE_LIMIT_REDIS_URL: 'rediss://:pw@cache.internal:6380/2',
         TRUST_PROXY: '10.0.0.0/8, 192.168.1.7, loopback, fd00::/8',
+        RATE_LIMIT_LOCAL_CLIENTS: '5000',
       });
-      assert.deepEqual(config.rateLimit, { max: 0, windowMs: 1_000, reserveMax: 0, redisUrl: 'rediss://:pw@cache.internal:6380/2' });
+      assert.deepEqual(config.rateLimit, { max: 0, windowMs: 1_000, reserveMax: 0, redisUrl: 'rediss://:pw@cache.internal:6380/2', localClients: 5_000 });
       assert.deepEqual(config.trustProxy, ['10.0.0.0/8', '192.168.1.7', 'loopback', 'fd00::/8']);
       assert.deepEqual(['true', 'TRUE', 'false'].map((value) => loadConfig({ TRUST_PROXY: value }).trustProxy), [true, true, false]);
     });
