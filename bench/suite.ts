@@ -24,8 +24,10 @@ const BASE_ENV: Record<string, string> = {
   DATABASE_POOL_SIZE: '10',
   WORKERS: '1',
   SQLITE_SYNCHRONOUS: 'full',
-  // One load generator is one client address: the bench measures the service, not its rate limiter.
+  // One load generator is one client address: the bench measures the service, not its rate limiter
+  // nor its per-address connection cap (--connections may go past the default 100).
   RATE_LIMIT_MAX: '0',
+  MAX_CONNECTIONS_PER_CLIENT: '1000000',
 };
 
 const CONFIGS: Record<StoreName, { kind: 'sqlite' | 'postgres'; env: Record<string, string> }> = {
