@@ -10,7 +10,9 @@ const NoQuery = Type.Object({}, { additionalProperties: false });
  */
 export function refuseUnknownQueryParameters(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
-    if (route.schema?.querystring !== undefined) return;
+    // A CORS preflight carries the query of the request it asks about, which is judged on its own.
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (route.schema?.querystring !== undefined || methods.includes('OPTIONS')) return;
     route.schema = { ...route.schema, querystring: NoQuery };
   });
 }

@@ -71,4 +71,19 @@ describe('input rules', () => {
     assert.equal((await get(t, `/reservation/${held}`)).status, 200);
     assert.equal((await get(t, '/inventory/SPEAKER001')).status, 200);
   });
+
+  it('a CORS preflight for a request with a query string is answered, not refused', async () => {
+    const cors = await startTestApp({ env: { CORS_ORIGINS: 'https://shop.example.com' } });
+    try {
+      const res = await cors.app.inject({
+        method: 'OPTIONS',
+        url: '/inventory/SPEAKER001?fields=all',
+        headers: { origin: 'https://shop.example.com', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+      });
+      assert.equal(res.statusCode, 204);
+      assert.equal(res.headers['access-control-allow-origin'], 'https://shop.example.com');
+    } finally {
+      await cors.close();
+    }
+  });
 });
