@@ -64,7 +64,8 @@ function closedWithin(socket: Socket, since: number, withinMs: number): Promise<
 describe('fair connections', () => {
   it('one address holding 2,000 idle sockets leaves another client served at normal latency, and /healthz answering', async () => {
     // A ceiling the attacker could fill alone without a per-address cap.
-    const t = await startTestApp({ env: { MAX_CONNECTIONS: '1000', MAX_CONNECTIONS_PER_CLIENT: '100' } });
+    // Idle sockets are kept for the whole test: this one is about the cap, not the idle timeout.
+    const t = await startTestApp({ env: { MAX_CONNECTIONS: '1000', MAX_CONNECTIONS_PER_CLIENT: '100', KEEP_ALIVE_TIMEOUT: '120000' } });
     const held: Held[] = [];
     try {
       const port = await listen(t);
@@ -73,7 +74,8 @@ describe('fair connections', () => {
         held.push(...opened);
         await Promise.all(opened.map((h) => Promise.race([h.answered, sleep(3_000)])));
       }
-      const attackerServed = (await Promise.all(held.map((h) => Promise.race([h.answered, sleep(100).then(() => false)])))).filter(Boolean).length;
+      // Each socket was either answered or dropped at accept: both settle, so this wait is bounded.
+      const attackerServed = (await Promise.all(held.map((h) => h.answered))).filter(Boolean).length;
 
       const shopper: Array<{ status: number; ms: number }> = [];
       for (let i = 0; i < 20; i++) shopper.push(await fetchOnce(port, SHOPPER, '/inventory'));
@@ -90,22 +92,22 @@ describe('fair connections', () => {
   });
 
   it('closes a kept-alive connection left idle after KEEP_ALIVE_TIMEOUT, and a slow second request after HEADERS_TIMEOUT', async () => {
-    const t = await startTestApp({ env: { KEEP_ALIVE_TIMEOUT: '1000', HEADERS_TIMEOUT: '1000', REQUEST_TIMEOUT: '1000' } });
+    const t = await startTestApp({ env: { KEEP_ALIVE_TIMEOUT: '3000', HEADERS_TIMEOUT: '1000', REQUEST_TIMEOUT: '1000' } });
     try {
       const port = await listen(t);
       const idle = idleClient(port, SHOPPER);
       assert.equal(await idle.answered, true);
-      const idleSince = performance.now();
-      const idleClosed = await closedWithin(idle.socket, idleSince, 5_000);
-      assert.ok(idleClosed.afterMs !== null && idleClosed.afterMs < 2_500, `idle socket closed after ${idleClosed.afterMs} ms`);
+      const idleClosed = await closedWithin(idle.socket, performance.now(), 8_000);
+      // 3 s of idleness, plus up to 1 s for Node's check of connection deadlines, plus slack for a loaded machine.
+      assert.ok(idleClosed.afterMs !== null && idleClosed.afterMs < 6_000, `idle socket closed after ${idleClosed.afterMs} ms`);
 
       // The next request of a kept-alive connection gets the header deadline too.
       const slow = idleClient(port, SHOPPER);
       assert.equal(await slow.answered, true);
       slow.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
-      const slowClosed = await closedWithin(slow.socket, performance.now(), 5_000);
-      assert.ok(slowClosed.afterMs !== null && slowClosed.afterMs < 2_500, `slow request's socket closed after ${slowClosed.afterMs} ms`);
+      const slowClosed = await closedWithin(slow.socket, performance.now(), 8_000);
       assert.match(slowClosed.data, /^HTTP\/1\.1 408/);
+      assert.ok(slowClosed.afterMs !== null && slowClosed.afterMs < 3_000, `slow request's socket closed after ${slowClosed.afterMs} ms`);
     } finally {
       await t.close();
     }

@@ -192,6 +192,8 @@ export class ReservationModel {
     switch (r.status) {
       case 'CONFIRMED': {
         const order = this.orderOf(r.index);
+        // A cancelled order is not a purchase that stands: confirming again is refused, not replayed.
+        if (order.status === 'CANCELLED') return fail(400, 'INVALID_STATE');
         return { status: 200, entity: { status: order.status, paymentStatus: order.paymentStatus }, order: order.index };
       }
       case 'EXPIRED':
