@@ -113,8 +113,10 @@ export function serverEnv(port: number, databaseUrl: string, overrides: Record<s
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: 'info',
     NODE_ENV: 'development',
-    // Every test request comes from 127.0.0.1: one client as far as rate limiting goes.
+    // Every test request comes from 127.0.0.1: one client as far as rate limiting and the
+    // per-address connection cap go.
     RATE_LIMIT_MAX: '0',
+    MAX_CONNECTIONS_PER_CLIENT: '1000000',
     ...overrides,
   };
 }

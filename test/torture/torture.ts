@@ -80,8 +80,9 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
       STARTUP_CHECK: 'refuse',
       SQLITE_SYNCHRONOUS: 'full',
       DATABASE_POOL_SIZE: '5',
-      // The torture is the only client and must not be throttled.
+      // The torture is the only client and must not be throttled, nor capped in connections.
       RATE_LIMIT_MAX: '0',
+      MAX_CONNECTIONS_PER_CLIENT: '1000000',
     };
     log(`starting ${options.instances} server(s) on ${database.label}`);
     const fleet = await Fleet.start(cleanups, { databaseUrl: database.url, instances: options.instances, env });
