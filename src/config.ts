@@ -299,7 +299,7 @@ export function loadConfig(env: Env = process.env, cwd?: string): Readonly<Confi
     requestTimeoutMs,
     headersTimeoutMs,
     maxConnections: integer(env, 'MAX_CONNECTIONS', 10_000, 1, 1_000_000),
-    maxConnectionsPerClient: integer(env, 'MAX_CONNECTIONS_PER_CLIENT', 100, 1, 1_000_000),
+    maxConnectionsPerClient: integer(env, 'MAX_CONNECTIONS_PER_CLIENT', 256, 1, 1_000_000),
     keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT', 5_000, 100, 600_000),
     corsOrigins: Object.freeze(parseOrigins(read(env, 'CORS_ORIGINS'))),
     startupCheck: startupCheck as StartupCheck,

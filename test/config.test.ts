@@ -13,7 +13,7 @@ describe('configuration', () => {
     assert.equal(config.sqliteSynchronous, 'FULL');
     assert.equal(config.logLevel, 'info');
     assert.equal(config.startupCheck, 'refuse');
-    assert.deepEqual([config.keepAliveTimeoutMs, config.maxConnectionsPerClient], [5_000, 100]);
+    assert.deepEqual([config.keepAliveTimeoutMs, config.maxConnectionsPerClient], [5_000, 256]);
     assert.ok(Object.isFrozen(config));
   });
 

@@ -26,13 +26,15 @@ export async function startTestApp(
   options: { seed?: boolean; env?: Record<string, string>; store?: Store } = {},
 ): Promise<TestApp> {
   const clock = new ManualClock();
-  // Rate limiting off unless a test asks for it: inject() makes every request from one address.
+  // Rate limiting and the per-address connection cap off unless a test asks for them: every test
+  // request comes from one address.
   // RESERVE_FAST_PATHS: the runner runs the model-based and concurrency suites once with the fast paths off.
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     DATABASE_URL: 'sqlite::memory:',
     RATE_LIMIT_MAX: '0',
     RESERVE_FAST_PATHS: process.env.RESERVE_FAST_PATHS ?? 'on',
+    MAX_CONNECTIONS_PER_CLIENT: '1000000',
     ...options.env,
   });
   const store = options.store ?? (await openTestStore());

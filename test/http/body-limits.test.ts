@@ -38,10 +38,10 @@ describe('body limits', () => {
     }
   });
 
-  it('reading and validating the worst body each route accepts takes under 3 ms', () => {
+  it('reading and validating the worst body each route accepts costs under 5 ms of CPU', () => {
     for (const worst of WORST_BODIES) {
       const ms = readingCostMs(worst, 50);
-      assert.ok(ms < 3, `${worst.route}: ${ms.toFixed(3)} ms`);
+      assert.ok(ms < 5, `${worst.route}: ${ms.toFixed(3)} ms of CPU`);
     }
   });
 
