@@ -75,25 +75,36 @@ describe('expiry', () => {
     assert.equal((await productOf(t, 'BULK')).reservedQuantity, 0);
   });
 
-  it('each reservation expires exactly once, however many paths race for it', async () => {
+  it('each reservation expires exactly once, however many paths race for it, and every racer sees it expired', async () => {
     await createProduct(t, { sku: 'RACE', totalQuantity: 50 });
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push((await reserve(t, `r${i}`, 'RACE')).body.data.reservationId);
     t.clock.advance(TTL_MS);
-    await Promise.all([
+    // Open the pool's connections first (PostgreSQL), so the racers' transactions really overlap.
+    await Promise.all(ids.map((id) => get(t, `/reservation/${id}x`)));
+    const [, reads, confirms, , newcomer] = await Promise.all([
       t.sweeper.runOnce(),
-      ...ids.map((id) => get(t, `/reservation/${id}`)),
-      ...ids.map((id, i) => post(t, '/checkout/confirm', { reservationId: id, userId: `r${i}` })),
+      Promise.all(ids.map((id) => get(t, `/reservation/${id}`))),
+      Promise.all(ids.map((id, i) => post(t, '/checkout/confirm', { reservationId: id, userId: `r${i}` }))),
       t.sweeper.runOnce(),
       reserve(t, 'newcomer', 'RACE', 50),
     ]);
+    assert.deepEqual(
+      reads.map((r) => [r.status, r.body.data?.status]),
+      ids.map(() => [200, 'EXPIRED']),
+    );
+    assert.deepEqual(
+      confirms.map((r) => [r.status, r.body.code]),
+      ids.map(() => [400, 'RESERVATION_EXPIRED']),
+    );
+    assert.equal(newcomer.status, 201);
     const rows = await expireRows('RACE');
     assert.equal(rows.length, 20);
     assert.equal(new Set(rows.map((m: { refId: string }) => m.refId)).size, 20);
     assert.equal((await productOf(t, 'RACE')).reservedQuantity, 50);
   });
 
-  it('the sweeper runs on its own every CLEANUP_INTERVAL once started', async () => {
+  it('the sweeper runs on its own every CLEANUP_INTERVAL once started', { timeout: 10_000 }, async () => {
     const fast = await startTestApp({ env: { CLEANUP_INTERVAL: '10' } });
     try {
       await createProduct(fast, { sku: 'AUTO', totalQuantity: 1 });
