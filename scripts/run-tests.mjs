@@ -15,10 +15,18 @@ function findTests(dir) {
   });
 }
 
+// A hang must end as a failure with a name, not stall the run. Node 20 applies --test-timeout to
+// each test file as a whole: the file fails, named, once it has run this long. Tests that wait for
+// an event or a process also set their own, shorter timeout, which names the test. The flag
+// exists from Node 20.11; engines allow 20.10, which runs without it.
+const DEFAULT_TIMEOUT_MS = 600_000;
+const [major, minor] = process.versions.node.split('.').map(Number);
+const timeoutFlag = major > 20 || minor >= 11 ? [`--test-timeout=${DEFAULT_TIMEOUT_MS}`] : [];
+
 function run(files, env) {
   const result = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...timeoutFlag, ...files],
     { stdio: 'inherit', env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', ...env } },
   );
   return result.status ?? 1;

@@ -8,6 +8,7 @@ describe('Idempotency-Key', () => {
   beforeEach(async () => {
     t = await startTestApp();
     await createProduct(t, { sku: 'DROP', totalQuantity: 100 });
+    await createProduct(t, { sku: 'KEPT', totalQuantity: 1 });
   });
   afterEach(() => t.close());
 
@@ -66,17 +67,19 @@ describe('Idempotency-Key', () => {
     assert.equal(replay.raw, paid[1]?.raw);
   });
 
-  it('fifty parallel requests with one key: one effect, every answer a replay or 409 IDEMPOTENCY_IN_PROGRESS', async () => {
+  it('fifty parallel requests with one key: one effect, every other answer a replay or 409 IDEMPOTENCY_IN_PROGRESS', async () => {
     const results = await Promise.all(Array.from({ length: 50 }, () => reserveWithKey('storm')));
-    const created = results.filter((r) => r.status === 201);
+    const created = results.filter((r) => r.status === 201 && r.headers['idempotent-replayed'] === undefined);
+    const replayed = results.filter((r) => r.status === 201 && r.headers['idempotent-replayed'] === 'true');
     const inProgress = results.filter((r) => r.status === 409);
-    assert.equal(created.length + inProgress.length, 50);
-    assert.ok(created.length >= 1);
-    assert.equal(new Set(created.map((r) => r.raw)).size, 1);
+    assert.equal(created.length, 1);
+    assert.equal(created.length + replayed.length + inProgress.length, 50);
+    for (const r of replayed) assert.equal(r.raw, created[0]?.raw);
     for (const r of inProgress) assert.equal(r.body.code, 'IDEMPOTENCY_IN_PROGRESS');
     assert.equal((await productOf(t, 'DROP')).reservedQuantity, 2);
     const replay = await reserveWithKey('storm');
     assert.equal(replay.raw, created[0]?.raw);
+    assert.equal(replay.headers['idempotent-replayed'], 'true');
   });
 
   it('a business refusal is stored and replayed too; it holds nothing', async () => {
@@ -96,8 +99,18 @@ describe('Idempotency-Key', () => {
     assert.equal(c1.status, 201);
     assert.equal(c2.status, 201);
     assert.equal(c2.raw, c1.raw);
+    assert.equal(c2.headers['idempotent-replayed'], 'true');
     const pay = () => post(t, `/order/${c1.body.data.orderId}/payment`, { status: 'SUCCESS' }, { 'idempotency-key': 'p' });
-    assert.equal((await pay()).raw, (await pay()).raw);
+    const [pay1, pay2] = [await pay(), await pay()];
+    assert.equal(pay1.status, 200);
+    assert.equal(pay2.raw, pay1.raw);
+    assert.equal(pay2.headers['idempotent-replayed'], 'true');
+    const other = (await post(t, '/inventory/reserve', { userId: 'u', sku: 'KEPT', quantity: 1 })).body.data;
+    const cancel = () => post(t, '/inventory/reserve/cancel', { reservationId: other.reservationId, userId: 'u' }, { 'idempotency-key': 'x' });
+    const [x1, x2] = [await cancel(), await cancel()];
+    assert.equal(x1.status, 200);
+    assert.equal(x2.raw, x1.raw);
+    assert.equal(x2.headers['idempotent-replayed'], 'true');
     const create = () =>
       post(t, '/inventory', { sku: 'KEYED', productName: 'Keyed', totalQuantity: 1, price: 1 }, { 'idempotency-key': 'i' });
     const p1 = await create();

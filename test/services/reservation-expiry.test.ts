@@ -110,15 +110,17 @@ describe('expiry', () => {
       await createProduct(fast, { sku: 'AUTO', totalQuantity: 1 });
       await reserve(fast, 'u', 'AUTO');
       fast.clock.advance(TTL_MS);
-      const expired = new Promise<void>((resolve) => fast.events.on('reservation.expired', () => resolve()));
+      // The sweeper's timer is unref'd (it must never keep a process alive); this one holds the
+      // loop open, and turns a sweeper that never runs into a failure rather than a hang.
+      const expired = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no reservation.expired within 5 s')), 5_000);
+        fast.events.on('reservation.expired', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
       fast.sweeper.start();
-      // The sweeper's timer is unref'd (it must never keep a process alive), so hold the loop open here.
-      const keepAlive = setInterval(() => undefined, 1000);
-      try {
-        await expired;
-      } finally {
-        clearInterval(keepAlive);
-      }
+      await expired;
       assert.equal((await productOf(fast, 'AUTO')).reservedQuantity, 0);
     } finally {
       await fast.close();
