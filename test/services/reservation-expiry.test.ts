@@ -26,6 +26,26 @@ describe('expiry', () => {
     assert.deepEqual([solo.reservedQuantity, solo.availableQuantity], [1, 0]);
   });
 
+  it('every decision on a due reservation expires it first, with no sweep: read, confirm, cancel, reserve again', async () => {
+    await createProduct(t, { sku: 'LAZY', totalQuantity: 4 });
+    const ids: Record<string, string> = {};
+    for (const user of ['reader', 'confirmer', 'canceller', 'again']) ids[user] = (await reserve(t, user, 'LAZY')).body.data.reservationId;
+    t.clock.advance(TTL_MS);
+
+    assert.equal((await get(t, `/reservation/${ids.reader}`)).body.data.status, 'EXPIRED');
+    const confirmed = await post(t, '/checkout/confirm', { userId: 'confirmer', reservationId: ids.confirmer });
+    assert.deepEqual([confirmed.status, confirmed.body.code], [400, 'RESERVATION_EXPIRED']);
+    const cancelled = await post(t, '/inventory/reserve/cancel', { userId: 'canceller', reservationId: ids.canceller });
+    assert.deepEqual([cancelled.status, cancelled.body.code], [400, 'RESERVATION_EXPIRED']);
+    const renewed = await reserve(t, 'again', 'LAZY');
+    assert.equal(renewed.status, 201);
+    assert.notEqual(renewed.body.data.reservationId, ids.again);
+    assert.equal(renewed.body.data.isIdempotent, false);
+
+    assert.equal((await expireRows('LAZY')).length, 4);
+    assert.equal((await productOf(t, 'LAZY')).reservedQuantity, 1);
+  });
+
   it('a due hold on the second line of a multi-line reserve is released for the buyer', async () => {
     await createProduct(t, { sku: 'P1', totalQuantity: 5 });
     await createProduct(t, { sku: 'P2', totalQuantity: 1 });
