@@ -52,7 +52,7 @@ async function rehearseJson(args: string[]) {
 
 const FAST = ['--users', '300', '--concurrency', '50', '--think-ms', '0-5'];
 
-describe('flash-sale rehearsal', () => {
+describe('flash-sale rehearsal', { timeout: 300_000 }, () => {
   let s: Stockhold;
   let url: string;
   before(async () => {
@@ -126,7 +126,7 @@ describe('flash-sale rehearsal', () => {
   });
 });
 
-describe('flash-sale options', () => {
+describe('flash-sale options', { timeout: 300_000 }, () => {
   const bad: [string[], string][] = [
     [['--sku', 'X1'], '--url'],
     [['--url', 'http://127.0.0.1:1'], '--sku'],
@@ -179,7 +179,7 @@ describe('flash-sale options', () => {
   });
 });
 
-describe('flash-sale retries', () => {
+describe('flash-sale retries', { timeout: 300_000 }, () => {
   let s: Stockhold;
   let upstream: string;
   let proxy: http.Server;
@@ -243,7 +243,7 @@ describe('flash-sale retries', () => {
   }
 });
 
-describe('flash-sale --wait-expiry', () => {
+describe('flash-sale --wait-expiry', { timeout: 300_000 }, () => {
   let s: Stockhold;
   let url: string;
   before(async () => {

@@ -9,7 +9,7 @@ const SECRET = 'process-test-secret-0123456789-abcdefghij';
 const sign = (sub: string, role: string) =>
   new SignJWT({ role }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
 
-test('NODE_ENV=production without authentication refuses to start, with one line naming AUTH_MODE', async (t) => {
+test('NODE_ENV=production without authentication refuses to start, with one line naming AUTH_MODE', { timeout: 120_000 }, async (t) => {
   const dir = tempDir(t);
   const env = serverEnv(await freePort(), `sqlite:${join(dir, 'prod.db')}`, { NODE_ENV: 'production', AUTH_MODE: '' });
   const run = await runNode(t, 'src/server.ts', env);
@@ -19,14 +19,14 @@ test('NODE_ENV=production without authentication refuses to start, with one line
   assert.match(lines[0] as string, /AUTH_MODE/);
 });
 
-test('AUTH_MODE=off in development starts with exactly one warning line saying so', async (t) => {
+test('AUTH_MODE=off in development starts with exactly one warning line saying so', { timeout: 120_000 }, async (t) => {
   const server = await startServer(t, { databaseUrl: `sqlite:${join(tempDir(t), 'dev.db')}`, env: { AUTH_MODE: 'off' } });
   const warnings = logLines(server.stdout()).filter((line) => String(line.msg).includes('AUTH_MODE=off'));
   assert.equal(warnings.length, 1);
   assert.equal(warnings[0]?.level, 40);
 });
 
-test('in production, tokens and secrets never reach a log line, and errors carry no internals', async (t) => {
+test('in production, tokens and secrets never reach a log line, and errors carry no internals', { timeout: 120_000 }, async (t) => {
   const server = await startServer(t, {
     databaseUrl: `sqlite:${join(tempDir(t), 'prod.db')}`,
     env: { NODE_ENV: 'production', AUTH_MODE: 'jwt', AUTH_JWT_SECRET: SECRET, LOG_LEVEL: 'trace' },

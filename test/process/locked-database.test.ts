@@ -12,7 +12,7 @@ function assert503(res: HttpResult, what: string): void {
   assert.match(res.headers.get('retry-after') ?? '', /^[1-9]\d*$/, `${what} carries Retry-After`);
 }
 
-test('a server whose database another process has locked answers 503 and keeps running; unlocking resumes service', async (t) => {
+test('a server whose database another process has locked answers 503 and keeps running; unlocking resumes service', { timeout: 120_000 }, async (t) => {
   const filename = join(tempDir(t), 'locked.db');
   const server = await startServer(t, { databaseUrl: `sqlite:${filename}` });
   const url = server.baseUrl;

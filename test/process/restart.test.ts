@@ -32,7 +32,7 @@ async function allProducts(baseUrl: string): Promise<Array<{ sku: string }>> {
   return products;
 }
 
-test('kill -9 loses nothing acknowledged, and the restart does not seed the demo catalog again', async (t) => {
+test('kill -9 loses nothing acknowledged, and the restart does not seed the demo catalog again', { timeout: 120_000 }, async (t) => {
   const dbUrl = `sqlite:${join(tempDir(t), 'x.db')}`;
   const first = await startServer(t, { databaseUrl: dbUrl });
   const url = first.baseUrl;
@@ -163,7 +163,7 @@ test('kill -9 loses nothing acknowledged, and the restart does not seed the demo
   }
 });
 
-test('start-up expires reservations that fell due while it was down', async (t) => {
+test('start-up expires reservations that fell due while it was down', { timeout: 120_000 }, async (t) => {
   const dbUrl = `sqlite:${join(tempDir(t), 'x.db')}`;
   // A 1 ms TTL and an hour-long interval: only the start-up sweep can expire anything.
   const env = { RESERVATION_TTL: '1', CLEANUP_INTERVAL: '3600000' };

@@ -14,7 +14,7 @@ const BAD_VALUES: ReadonlyArray<[variable: string, value: string]> = [
   ['LOG_LEVEL', 'loud'],
 ];
 
-test('a bad configuration value stops start-up with one line naming the variable', { concurrency: true }, async (t) => {
+test('a bad configuration value stops start-up with one line naming the variable', { concurrency: true, timeout: 120_000 }, async (t) => {
   const dir = tempDir(t);
   const port = await freePort();
   await Promise.all(
@@ -35,7 +35,7 @@ test('a bad configuration value stops start-up with one line naming the variable
   for (const [variable] of BAD_VALUES) assert.equal(existsSync(join(dir, `${variable}.db`)), false);
 });
 
-test('the server creates the data folder and file', async (t) => {
+test('the server creates the data folder and file', { timeout: 120_000 }, async (t) => {
   const file = join(tempDir(t), 'nested', 'dir', 'db.sqlite');
   assert.equal(existsSync(join(file, '..')), false);
   const server = await startServer(t, { databaseUrl: `sqlite:${file}` });
@@ -44,7 +44,7 @@ test('the server creates the data folder and file', async (t) => {
   assert.equal(body.data.totalQuantity, 5, 'migrated and seeded into the new file');
 });
 
-test('npm run seed is an upsert: the second run changes nothing', async (t) => {
+test('npm run seed is an upsert: the second run changes nothing', { timeout: 120_000 }, async (t) => {
   const file = join(tempDir(t), 'fresh', 'seed.db');
   const env = { ...process.env, DATABASE_URL: `sqlite:${file}`, NODE_ENV: 'development' };
 

@@ -19,7 +19,7 @@ import {
   type TestDatabase,
 } from './scale-helpers.js';
 
-describe('three instances on one PostgreSQL database', { skip: SKIP_WITHOUT_POSTGRES }, () => {
+describe('three instances on one PostgreSQL database', { skip: SKIP_WITHOUT_POSTGRES, timeout: 480_000 }, () => {
   const cleanups = new Cleanups();
   let db: TestDatabase;
   let instances: ServerProcess[] = [];

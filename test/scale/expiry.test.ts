@@ -21,7 +21,7 @@ import {
 const RESERVATIONS = 60;
 const EXPIRY_WAIT_MS = 10_000;
 
-describe('three sweepers with short TTLs', { skip: SKIP_WITHOUT_POSTGRES }, () => {
+describe('three sweepers with short TTLs', { skip: SKIP_WITHOUT_POSTGRES, timeout: 480_000 }, () => {
   const cleanups = new Cleanups();
   let db: TestDatabase;
   let instances: ServerProcess[] = [];

@@ -12,7 +12,7 @@ const MIGRATION_FILES = readdirSync(join(ROOT, 'src/storage/postgres/migrations'
   .filter((file) => /^\d{3}_[a-z0-9_]+\.sql$/.test(file))
   .sort();
 
-describe('PostgreSQL migrations at start-up', { skip: SKIP_WITHOUT_POSTGRES }, () => {
+describe('PostgreSQL migrations at start-up', { skip: SKIP_WITHOUT_POSTGRES, timeout: 480_000 }, () => {
   test('five instances starting at once apply the migrations exactly once', async (t) => {
     const cleanups = new Cleanups();
     t.after(() => cleanups.run());

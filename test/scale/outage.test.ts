@@ -60,7 +60,7 @@ async function eventually(what: string, probe: () => Promise<boolean>): Promise<
   }
 }
 
-describe('PostgreSQL outages', { skip: SKIP_WITHOUT_POSTGRES }, () => {
+describe('PostgreSQL outages', { skip: SKIP_WITHOUT_POSTGRES, timeout: 480_000 }, () => {
   test('when PostgreSQL drops every connection, requests get 503 and service resumes without a restart', async (t) => {
     const cleanups = new Cleanups();
     t.after(() => cleanups.run());

@@ -30,7 +30,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-describe('WORKERS=2 on PostgreSQL', { skip: SKIP_WITHOUT_POSTGRES }, () => {
+describe('WORKERS=2 on PostgreSQL', { skip: SKIP_WITHOUT_POSTGRES, timeout: 480_000 }, () => {
   test('WORKERS=2 serves from two processes on one port', async (t) => {
     const cleanups = new Cleanups();
     t.after(() => cleanups.run());
@@ -78,7 +78,7 @@ describe('WORKERS=2 on PostgreSQL', { skip: SKIP_WITHOUT_POSTGRES }, () => {
   });
 });
 
-test('WORKERS=2 on SQLite refuses with a clear message', async (t) => {
+test('WORKERS=2 on SQLite refuses with a clear message', { timeout: 120_000 }, async (t) => {
   const file = join(tempDir(t), 'workers.db');
   const run = await runNode(t, 'src/server.ts', serverEnv(await freePort(), `sqlite:${file}`, { WORKERS: '2' }));
   assert.equal(run.code, 1, `exit code\n${run.stderr}`);

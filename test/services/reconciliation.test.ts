@@ -243,7 +243,7 @@ describe('reconciliation', () => {
     }
   });
 
-  describe('the processes', () => {
+  describe('the processes', { timeout: 300_000 }, () => {
     let db: ScratchDatabase;
     const cleanups: Array<() => Promise<void> | void> = [];
     const owner: CleanupOwner = { after: (fn) => cleanups.push(fn) };
