@@ -154,8 +154,10 @@ describe('checkout and order routes', () => {
     assert.equal(paid.body.data.paymentStatus, 'SUCCESS');
     assert.equal((await post(t, `/order/${order.orderId}/payment`, { status: 'SUCCESS' })).status, 200);
     const cancel = await post(t, '/checkout/cancel', { orderId: order.orderId, userId: 'u' });
-    assert.equal(cancel.status, 400);
-    assert.equal(cancel.body.code, 'INVALID_STATE');
+    assert.deepEqual(
+      [cancel.status, cancel.body.code, cancel.body.error, cancel.body.details],
+      [400, 'INVALID_STATE', 'A completed order cannot be cancelled', { orderId: order.orderId, status: 'COMPLETED' }],
+    );
     assert.equal((await post(t, `/order/${order.orderId}/payment`, { status: 'FAILED' })).body.code, 'INVALID_STATE');
     assert.equal((await productOf(t, 'TV')).soldQuantity, 2);
   });
