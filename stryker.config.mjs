@@ -2,40 +2,38 @@
 // docs/RELIABILITY.md). Not part of npm test: a run takes a long time.
 //
 // The two lists below are the only things to update when code moves: what is mutated (files, or
-// `file:startLine-endLine`, the functions that hold a rule; in the adapters, only the checks on the
-// guarded statements' results) and which fast suites judge the mutants. The store is TEST_STORE's
+// `file:startLine-endLine`: in the adapters, only the guarded statements and the checks on their
+// results) and which fast suites judge the mutants. The store is TEST_STORE's
 // (scripts/mutate.mjs runs SQLite, then PostgreSQL when TEST_DATABASE_URL is set).
 
 const store = process.env.TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
 
 /** The rule-bearing code. */
 const MUTATE = [
-  'src/services/reservation.service.ts:65-135', // reserve, reserveAlone
-  'src/services/reservation.service.ts:204-262', // purchase limits, get, cancel
-  'src/services/reserve-batcher.ts:226-315', // a batch's per-user rules and its shares
+  'src/services/reserve-policy.ts',
+  'src/services/reservation.service.ts',
+  'src/services/reserve-batcher.ts',
   'src/services/sold-out-cache.ts',
-  'src/services/checkout.service.ts:34-173', // confirm, cancel, cancelOrder
-  'src/services/checkout.service.ts:190-215', // recordPayment
-  'src/services/reservation-lifecycle.ts:16-95', // the reservation's moves and expiry
-  'src/services/idempotency.service.ts:27-78',
-  'src/http/idempotency.ts:37-98',
+  'src/services/checkout.service.ts',
+  'src/services/reservation-lifecycle.ts',
+  'src/services/idempotency.service.ts',
+  'src/http/idempotency.ts',
 ];
 
-/** Per adapter: the checks on its guarded statements' results (holds, moves, idempotency claims). */
+/** Per adapter: the guarded statements and the checks on their results (holds, moves, idempotency claims). */
 const ADAPTER = {
   sqlite: [
-    'src/storage/sqlite/sqlite-store.ts:430-431',
-    'src/storage/sqlite/sqlite-store.ts:440-449',
-    'src/storage/sqlite/sqlite-store.ts:530-532',
-    'src/storage/sqlite/sqlite-store.ts:557-559',
-    'src/storage/sqlite/sqlite-store.ts:566-568',
+    'src/storage/sqlite/sqlite-repositories.ts:88-108', // hold, holdBatch
+    'src/storage/sqlite/sqlite-repositories.ts:162-164', // reservations.move
+    'src/storage/sqlite/sqlite-repositories.ts:197-199', // orders.move
+    'src/storage/sqlite/sqlite-repositories.ts:209-211', // idempotency claim
   ],
   postgres: [
-    'src/storage/postgres/pg-store.ts:383-385',
-    'src/storage/postgres/pg-store.ts:405-413',
-    'src/storage/postgres/pg-store.ts:487-489',
-    'src/storage/postgres/pg-store.ts:519-521',
-    'src/storage/postgres/pg-store.ts:528-533',
+    'src/storage/postgres/pg-repositories.ts:95-113', // hold, holdBatch
+    'src/storage/postgres/pg-repositories.ts:177-179', // reservations.move
+    'src/storage/postgres/pg-repositories.ts:186-190', // shoppers.lock
+    'src/storage/postgres/pg-repositories.ts:231-233', // orders.move
+    'src/storage/postgres/pg-repositories.ts:243-249', // idempotency claim
   ],
 };
 
@@ -49,6 +47,7 @@ const TEST_FILES = [
   'test/http/reservation.routes.test.ts',
   'test/services/idempotency.service.test.ts',
   'test/services/reservation-expiry.test.ts',
+  'test/services/reserve-policy.test.ts',
   'test/services/reserve-batcher.test.ts',
   'test/services/sold-out-cache.test.ts',
   'test/services/sold-out.test.ts',
