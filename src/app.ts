@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { DomainEvents } from './domain/events.js';
@@ -15,6 +15,10 @@ import { failure } from './http/envelope.js';
 import { DEFAULT_BODY_LIMIT, useStrictJsonParser } from './http/json-body.js';
 import { toErrorResponse } from './http/error-mapping.js';
 import { makeIdempotentResponder } from './http/idempotency.js';
+import { Metrics } from './http/ops/metrics.js';
+import { Readiness } from './http/ops/readiness.js';
+import { registerRequestHooks } from './http/ops/request-hooks.js';
+import { requestIdOf } from './http/ops/request-id.js';
 import { refuseUnknownQueryParameters } from './http/query-rules.js';
 import { registerRateLimit } from './http/rate-limit.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
@@ -22,32 +26,21 @@ import type { RouteDeps } from './http/route-deps.js';
 import { checkoutRoutes } from './http/routes/checkout.routes.js';
 import { healthRoutes } from './http/routes/health.routes.js';
 import { inventoryRoutes } from './http/routes/inventory.routes.js';
+import { metricsRoutes, type Scrape } from './http/routes/metrics.routes.js';
 import { reservationRoutes } from './http/routes/reservation.routes.js';
 import { makeValidatorCompiler } from './http/validation.js';
 import { ExpirySweeper } from './jobs/expiry-sweeper.js';
 import { CheckoutService } from './services/checkout.service.js';
 import { IdempotencyService } from './services/idempotency.service.js';
 import { InventoryService } from './services/inventory.service.js';
-import { ReconciliationService, runStartupCheck } from './services/reconciliation.service.js';
 import { ReservationService } from './services/reservation.service.js';
 import { SoldOutCache } from './services/sold-out-cache.js';
+import type { Logger } from './services/logger.js';
+import { createLogger } from './startup/logger.js';
 import { openStore } from './storage/open-store.js';
 import type { Store } from './storage/store.js';
 
 export const BODY_LIMIT_BYTES = DEFAULT_BODY_LIMIT;
-
-/** Credentials never reach a log line, whichever object carries them. */
-const LOG_REDACTIONS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'headers.authorization',
-  'headers.cookie',
-  '*.authorization',
-  '*.password',
-  '*.secret',
-  '*.token',
-  'config.auth',
-];
 
 /** Errors the HTTP parser raises before Fastify sees a request: answered on the socket, in the envelope. */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
@@ -74,8 +67,12 @@ export interface AppOptions {
   store?: Store;
   clock?: Clock;
   ids?: IdGenerator;
-  /** Seed the demo catalog into an empty store. Defaults to NODE_ENV !== 'production'. */
-  seedDemoCatalog?: boolean;
+  /** The process's logger (src/startup/logger.ts); one is made from the configuration when absent. */
+  logger?: FastifyBaseLogger;
+  /** The process's readiness; when absent the app owns one and is ready once built. */
+  readiness?: Readiness;
+  /** Where GET /metrics reads from; defaults to this app's metrics (WORKERS > 1 passes the group's). */
+  scrape?: Scrape;
   /** Prefix of the rate limiter's Redis keys; tests give each run its own. */
   rateLimitKeyPrefix?: string;
 }
@@ -89,11 +86,14 @@ export interface Stockhold {
   reservations: ReservationService;
   checkout: CheckoutService;
   sweeper: ExpirySweeper;
+  readiness: Readiness;
+  /** Undefined with METRICS=off. */
+  metrics: Metrics | undefined;
 }
 
 /**
- * The composition root: opens the store (running its migrations), expires what fell due while
- * the service was down, seeds an empty development catalog, and wires the routes. Nothing
+ * The composition root: wires the store, services and routes into an HTTP app. Preparing the
+ * store (start-up jobs, seeding) is src/startup/prepare-store.ts's job, done before this. Nothing
  * listens yet, and no background job runs until the caller starts the sweeper.
  */
 export async function buildApp(options: AppOptions): Promise<Stockhold> {
@@ -103,16 +103,23 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   const store = options.store ?? (await openStore(config));
   const events = new DomainEvents();
 
+  const readiness = options.readiness ?? new Readiness();
+  const ownsReadiness = options.readiness === undefined;
+
   const app = Fastify({
-    logger: { level: config.logLevel, redact: { paths: LOG_REDACTIONS, censor: '[redacted]' } },
+    loggerInstance: options.logger ?? createLogger(config),
     bodyLimit: BODY_LIMIT_BYTES,
-    // Per-request lines are logged at debug by the onResponse hook below: at flash-sale rates, info-level access logs cost throughput.
+    // Fastify's two lines per request are replaced by one access line (src/http/ops/request-hooks.ts).
     logController: new LogController({ disableRequestLogging: true }),
+    // The caller's X-Request-Id when it is sane, else a fresh one; echoed and on every log line.
+    genReqId: requestIdOf,
+    // The drain (src/http/ops/drain.ts) decides when sockets close; Fastify must not cut idle ones early.
+    forceCloseConnections: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // Behind a load balancer, request.ip (and so per-IP limits) must be the client, not the balancer.
     trustProxy: typeof config.trustProxy === 'object' ? [...config.trustProxy] : config.trustProxy,
-    // Requests that arrive while closing get our own enveloped 503 (preHandler below), not Fastify's bare one.
+    // Requests that arrive while draining get our own enveloped 503 (src/http/ops/request-hooks.ts), not Fastify's bare one.
     return503OnClosing: false,
     // Slow or stalled clients must not hold connections: whole-request and header deadlines,
     // checked every second rather than Node's default 30 s.
@@ -155,6 +162,8 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   const checkout = new CheckoutService({ store, clock, ids, events, ownership });
   const idempotency = new IdempotencyService({ store, clock });
   const sweeper = new ExpirySweeper({ reservations, idempotency, intervalMs: config.cleanupIntervalMs, logger: app.log });
+  logBusinessEvents(events, app.log);
+  const metrics = config.ops.metrics ? new Metrics({ events, store, clock, inventory, skuLimit: config.ops.metricsSkuLimit }) : undefined;
 
   app.setErrorHandler((err, request, reply) => {
     const { payload, headers, unexpected } = toErrorResponse(err);
@@ -165,32 +174,7 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(failure(404, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`)),
   );
-  // Per-request lines only when someone reads them: a hook costs every request, logged or not.
-  if (config.logLevel === 'debug' || config.logLevel === 'trace') {
-    app.addHook('onResponse', (request, reply, done) => {
-      request.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime }, 'request');
-      done();
-    });
-  }
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-    // Idle keep-alive sockets would otherwise hold close() open until the client drops them.
-    app.server.closeIdleConnections();
-  });
-  // Callback hooks, not async ones: they run on every request, and a promise per hook shows at flash-sale rates.
-  // Responses finished while closing end their keep-alive socket, so close() is not held open by it.
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
-    done(null, payload);
-  });
-  app.addHook('preHandler', (_request, reply, done) => {
-    if (!closing) return done();
-    void reply
-      .code(503)
-      .headers({ 'retry-after': '1', connection: 'close' })
-      .send(failure(503, 'SERVICE_UNAVAILABLE', 'The server is shutting down; retry shortly'));
-  });
+  registerRequestHooks(app, { readiness, accessLog: config.ops.accessLog, metrics });
   app.addHook('onClose', async () => {
     await sweeper.stop();
     await store.close();
@@ -208,38 +192,44 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
     },
   });
   if (config.auth.mode === 'jwt') {
-    registerAuth(app, makeTokenVerifier(config.auth, clock));
+    registerAuth(app, makeTokenVerifier(config.auth, clock), { metricsToken: config.ops.metricsToken });
   } else {
     registerAuth(app, null);
     app.log.warn('AUTH_MODE=off: every caller may act for any userId; development only (production refuses to start this way)');
   }
   await registerRateLimit(app, config, { keyPrefix: options.rateLimitKeyPrefix });
   const deps: RouteDeps = { store, clock, inventory, reservations, checkout, respond: makeIdempotentResponder(idempotency) };
-  await app.register(healthRoutes(deps));
+  await app.register(healthRoutes(deps, readiness));
+  if (metrics) {
+    const local = metrics;
+    const scrape = options.scrape ?? (async () => {
+      const registry = local.merged();
+      return { contentType: registry.contentType, text: await registry.metrics() };
+    });
+    await app.register(metricsRoutes(scrape));
+  }
   await app.register(inventoryRoutes(deps));
   await app.register(reservationRoutes(deps));
   await app.register(checkoutRoutes(deps));
   app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
 
   try {
-    // The only process on its database: nothing of another one is in flight now.
-    if (store.capabilities.soleWriter) {
-      const released = await idempotency.releaseAbandoned();
-      if (released > 0) app.log.info({ released }, 'freed Idempotency-Keys left pending by the previous process');
-    }
-    const swept = await sweeper.runOnce();
-    if (swept.expired > 0) app.log.info({ expired: swept.expired }, 'expired reservations that fell due while stopped');
-    await runStartupCheck(new ReconciliationService({ store, clock, events }), config.startupCheck, app.log);
-    if (options.seedDemoCatalog ?? config.nodeEnv !== 'production') {
-      if ((await inventory.count()) === 0) {
-        const seeded = await inventory.seedDemoCatalog();
-        app.log.info({ inserted: seeded.inserted }, `catalog was empty: seeded the demo catalog (${seeded.inserted} products)`);
-      }
-    }
     await app.ready();
   } catch (err) {
     await app.close();
     throw err;
   }
-  return { app, store, clock, events, inventory, reservations, checkout, sweeper };
+  if (ownsReadiness) readiness.ready();
+  return { app, store, clock, events, inventory, reservations, checkout, sweeper, readiness, metrics };
+}
+
+/** The business events an operator follows, one info line each. */
+function logBusinessEvents(events: DomainEvents, log: Logger): void {
+  events.on('reservation.expired', ({ reservationId, skus }) => log.info({ reservationId, skus }, 'reservation expired'));
+  events.on('order.confirmed', ({ order }) =>
+    log.info({ orderId: order.id, reservationId: order.reservationId, userId: order.userId }, 'order confirmed'),
+  );
+  events.on('order.cancelled', ({ order }) =>
+    log.info({ orderId: order.id, reservationId: order.reservationId, userId: order.userId }, 'order cancelled'),
+  );
 }

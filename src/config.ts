@@ -52,6 +52,21 @@ export interface Config {
   rateLimit: RateLimitConfig;
   /** Which proxies' X-Forwarded-For to believe when taking the client IP (Fastify's trustProxy). */
   trustProxy: TrustProxy;
+  /** Operating the process: drain deadline, access log, metrics. */
+  ops: OpsConfig;
+}
+
+export interface OpsConfig {
+  /** How long a drain may take after SIGTERM/SIGINT before the process exits anyway (1). */
+  shutdownTimeoutMs: number;
+  /** One info line per request; off for benchmarks. */
+  accessLog: boolean;
+  /** GET /metrics and the collectors behind it. */
+  metrics: boolean;
+  /** At most this many SKUs get per-SKU stock gauges, so the series count stays bounded. */
+  metricsSkuLimit: number;
+  /** With AUTH_MODE=jwt: a bearer token that may read /metrics besides the admin role. */
+  metricsToken: string | undefined;
 }
 
 const STARTUP_CHECKS = ['refuse', 'repair', 'off'] as const;
@@ -245,6 +260,28 @@ function parseTrustProxy(raw: string | undefined): TrustProxy {
   return Object.freeze(entries);
 }
 
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (raw === 'on' || raw === 'true') return true;
+  if (raw === 'off' || raw === 'false') return false;
+  throw new ConfigError(name, `expected on or off, got "${raw}"`);
+}
+
+function parseOps(env: Env): OpsConfig {
+  const metricsToken = read(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN', `must be at least 16 characters, got ${metricsToken.length}`);
+  }
+  return Object.freeze({
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT', 10_000, 100, 600_000),
+    accessLog: onOff(env, 'ACCESS_LOG', true),
+    metrics: onOff(env, 'METRICS', true),
+    metricsSkuLimit: integer(env, 'METRICS_SKU_LIMIT', 1_000, 0, 100_000),
+    metricsToken,
+  });
+}
+
 const maskPassword = (url: string): string => url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 
 /** Parses the environment once into a frozen object; throws ConfigError naming the first bad variable. */
@@ -258,7 +295,8 @@ export function loadConfig(env: Env = process.env, cwd?: string): Readonly<Confi
   if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
     throw new ConfigError('SQLITE_SYNCHRONOUS', `expected full or normal, got "${synchronous.toLowerCase()}"`);
   }
-  const host = read(env, 'HOST') ?? '0.0.0.0';
+  // Without authentication, only this machine may call unless HOST says otherwise.
+  const host = read(env, 'HOST') ?? ((read(env, 'AUTH_MODE') ?? 'off').toLowerCase() === 'off' ? '127.0.0.1' : '0.0.0.0');
   if (!/^[A-Za-z0-9.:_-]+$/.test(host) || host.length > 253) {
     throw new ConfigError('HOST', `expected an IP address or host name, got "${host}"`);
   }
@@ -307,5 +345,6 @@ export function loadConfig(env: Env = process.env, cwd?: string): Readonly<Confi
     auth: Object.freeze(parseAuth(env, nodeEnv)),
     rateLimit: Object.freeze(parseRateLimit(env)),
     trustProxy: parseTrustProxy(read(env, 'TRUST_PROXY')),
+    ops: parseOps(env),
   });
 }

@@ -6,7 +6,7 @@ describe('configuration', () => {
   it('has the documented defaults', () => {
     const config = loadConfig({}, '/srv/app');
     assert.equal(config.port, 5000);
-    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.host, '127.0.0.1', 'without auth, only this machine may call');
     assert.deepEqual(config.database, { kind: 'sqlite', filename: '/srv/app/data/stockhold.db' });
     assert.equal(config.reservationTtlMs, 300_000);
     assert.equal(config.cleanupIntervalMs, 1_000);
@@ -14,12 +14,26 @@ describe('configuration', () => {
     assert.equal(config.logLevel, 'info');
     assert.equal(config.startupCheck, 'refuse');
     assert.deepEqual([config.keepAliveTimeoutMs, config.maxConnectionsPerClient], [5_000, 256]);
+    assert.deepEqual(config.ops, { shutdownTimeoutMs: 10_000, accessLog: true, metrics: true, metricsSkuLimit: 1_000, metricsToken: undefined });
     assert.ok(Object.isFrozen(config));
   });
 
   it('reads KEEP_ALIVE_TIMEOUT and MAX_CONNECTIONS_PER_CLIENT', () => {
     const config = loadConfig({ KEEP_ALIVE_TIMEOUT: '2000', MAX_CONNECTIONS_PER_CLIENT: '8' });
     assert.deepEqual([config.keepAliveTimeoutMs, config.maxConnectionsPerClient], [2_000, 8]);
+  });
+
+  it('listens on every interface by default only when callers must authenticate', () => {
+    assert.equal(loadConfig({ AUTH_MODE: 'jwt', AUTH_JWT_SECRET: 'x'.repeat(32) }).host, '0.0.0.0');
+    assert.equal(loadConfig({ HOST: '0.0.0.0' }).host, '0.0.0.0');
+  });
+
+  it('reads the operating variables and refuses bad ones naming them', () => {
+    const ops = loadConfig({ SHUTDOWN_TIMEOUT: '2500', ACCESS_LOG: 'off', METRICS: 'OFF', METRICS_SKU_LIMIT: '5', METRICS_TOKEN: 't'.repeat(16) }).ops;
+    assert.deepEqual(ops, { shutdownTimeoutMs: 2500, accessLog: false, metrics: false, metricsSkuLimit: 5, metricsToken: 't'.repeat(16) });
+    for (const [variable, value] of [['SHUTDOWN_TIMEOUT', '5s'], ['ACCESS_LOG', 'maybe'], ['METRICS_SKU_LIMIT', '-1'], ['METRICS_TOKEN', 'short']]) {
+      assert.throws(() => loadConfig({ [variable as string]: value }), (err: unknown) => err instanceof ConfigError && err.variable === variable);
+    }
   });
 
   it('reads every variable', () => {

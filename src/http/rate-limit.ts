@@ -11,7 +11,7 @@ import { boundedKey, WindowCounters } from './rate-limit-store.js';
 import { isValidUserId } from './schemas/common.schema.js';
 
 /** Load balancers poll health and tools fetch the spec: neither should ever be refused. */
-const EXEMPT_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/openapi.json']);
+const EXEMPT_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/livez', '/readyz', '/metrics', '/openapi.json']);
 const RESERVE_ROUTE = '/inventory/reserve';
 
 export const DEFAULT_KEY_PREFIX = 'stockhold:rate-limit:';

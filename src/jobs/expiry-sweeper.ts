@@ -1,5 +1,5 @@
-import type { FastifyBaseLogger } from 'fastify';
 import type { IdempotencyService } from '../services/idempotency.service.js';
+import type { Logger } from '../services/logger.js';
 import type { ReservationService } from '../services/reservation.service.js';
 
 export const SWEEP_BATCH_SIZE = 500;
@@ -24,7 +24,7 @@ export class ExpirySweeper {
       reservations: ReservationService;
       idempotency: IdempotencyService;
       intervalMs: number;
-      logger: FastifyBaseLogger;
+      logger: Logger;
       batchSize?: number;
     },
   ) {}
@@ -45,7 +45,6 @@ export class ExpirySweeper {
       result.prunedKeys += pruned;
       if (pruned < batchSize) break;
     }
-    if (result.expired > 0) this.deps.logger.debug({ expired: result.expired }, 'expired due reservations');
     return result;
   }
 

@@ -1,4 +1,3 @@
-import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../domain/clock.js';
 import type { DomainEvents } from '../domain/events.js';
 import type { ProductBalance, StockCorrection, Store } from '../storage/store.js';
@@ -177,61 +176,4 @@ export function formatDrift(d: ProductDrift): string {
 export function describeDrifts(drifts: readonly ProductDrift[], max = 3): string {
   const shown = drifts.slice(0, max).map(formatDrift).join('; ');
   return drifts.length > max ? `${shown}; and ${drifts.length - max} more` : shown;
-}
-
-export type StartupCheckMode = 'refuse' | 'repair' | 'off';
-
-/** The start-up self-check found drift and was told not to repair it. */
-export class StartupCheckError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StartupCheckError';
-  }
-}
-
-/** How many drifts go into the start-up log line; `npm run verify` lists them all. */
-const LOGGED_DRIFTS = 100;
-
-/**
- * The start-up self-check (`STARTUP_CHECK`): `refuse` throws on drift, `repair` repairs it
- * (and throws if it cannot), `off` only warns that nothing was checked.
- */
-export async function runStartupCheck(
-  reconciler: ReconciliationService,
-  mode: StartupCheckMode,
-  log: FastifyBaseLogger,
-): Promise<void> {
-  if (mode === 'off') {
-    log.warn('start-up check is off (STARTUP_CHECK=off): counters were not reconciled with the ledger, reservations and orders');
-    return;
-  }
-  const started = performance.now();
-  const ms = () => Math.round(performance.now() - started);
-  if (mode === 'refuse') {
-    const report = await reconciler.check();
-    if (report.drifts.length > 0) {
-      log.error({ driftedSkus: report.driftedSkus, drifts: report.drifts.slice(0, LOGGED_DRIFTS) }, 'start-up check found drift');
-      throw new StartupCheckError(
-        `start-up check found drift in ${report.driftedSkus} of ${report.skusChecked} skus: ${describeDrifts(report.drifts)}. ` +
-          'Run npm run verify for the full list, or start with STARTUP_CHECK=repair to repair it',
-      );
-    }
-    log.info({ skusChecked: report.skusChecked, ms: ms() }, 'start-up check: every counter agrees with the ledger, reservations and orders');
-    return;
-  }
-  let result: RepairResult;
-  try {
-    result = await reconciler.repair();
-  } catch (err) {
-    if (err instanceof RepairRefusedError) throw new StartupCheckError(`start-up repair refused: ${err.message}`);
-    throw err;
-  }
-  const { before, corrections } = result;
-  if (corrections.length > 0) {
-    log.warn(
-      { driftedSkus: before.driftedSkus, drifts: before.drifts.slice(0, LOGGED_DRIFTS), corrections: corrections.slice(0, LOGGED_DRIFTS) },
-      `start-up check repaired drift in ${before.driftedSkus} of ${before.skusChecked} skus`,
-    );
-  }
-  log.info({ skusChecked: before.skusChecked, repaired: corrections.length, ms: ms() }, 'start-up check: every counter agrees with the ledger, reservations and orders');
 }

@@ -23,7 +23,7 @@ class Capture {
 async function startServer(env: Record<string, string> = {}): Promise<{ stockhold: Stockhold; url: string }> {
   // Every simulated shopper comes from 127.0.0.1: rate limiting would throttle the rehearsal itself.
   const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '0', ...env });
-  const stockhold = await buildApp({ config, seedDemoCatalog: false });
+  const stockhold = await buildApp({ config });
   const url = await stockhold.app.listen({ port: 0, host: '127.0.0.1' });
   return { stockhold, url };
 }

@@ -2,11 +2,15 @@ import type { LightMyRequestResponse } from 'fastify';
 import { buildApp, type Stockhold } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { ManualClock } from '../../src/domain/clock.js';
+import { DomainEvents } from '../../src/domain/events.js';
+import { prepareStore } from '../../src/startup/prepare-store.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { Store } from '../../src/storage/store.js';
 import { openPostgresTestStore } from './postgres.js';
 
 export const TTL_MS = 300_000;
+
+const SILENT = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 export interface TestApp extends Stockhold {
   clock: ManualClock;
@@ -38,7 +42,15 @@ export async function startTestApp(
     ...options.env,
   });
   const store = options.store ?? (await openTestStore());
-  const stockhold = await buildApp({ config, store, clock, seedDemoCatalog: options.seed ?? false });
+  // As the server does: prepare the store (start-up check, seeding), then build the app on it.
+  const events = new DomainEvents();
+  try {
+    await prepareStore({ config, store, clock, events, logger: SILENT, seedDemoCatalog: options.seed ?? false });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const stockhold = await buildApp({ config, store, clock });
   return { ...stockhold, clock, close: () => stockhold.app.close() };
 }
 

@@ -36,7 +36,7 @@ after(async () => {
 
 async function start(env: Record<string, string>, rateLimitKeyPrefix?: string): Promise<Stockhold> {
   const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: 'sqlite::memory:', ...env });
-  const stockhold = await buildApp({ config, store: await openTestStore(), seedDemoCatalog: false, rateLimitKeyPrefix });
+  const stockhold = await buildApp({ config, store: await openTestStore(), rateLimitKeyPrefix });
   apps.push(stockhold);
   return stockhold;
 }

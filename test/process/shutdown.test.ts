@@ -1,80 +1,24 @@
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { test } from 'node:test';
-import { http, logLines, startServer, tempDir, type HttpResult } from './server-process.js';
+import pg from 'pg';
+import { SKIP_WITHOUT_POSTGRES } from '../helpers/postgres.js';
+import { Cleanups, createProduct, testDatabase } from '../scale/scale-helpers.js';
+import { drainWithRequestsInFlight } from './drain-scenario.js';
+import { portClosed } from './raw-http.js';
+import { freePort, ROOT, serverEnv, startServer, tempDir } from './server-process.js';
 
-const SHUTDOWN_LINE = 'shutting down: finishing in-flight requests';
-const EXIT_BOUND_MS = 10_000;
-const BATCH = 60;
-
-function assertEnvelope(res: HttpResult): void {
-  const body = res.body as Record<string, unknown> | undefined;
-  assert.ok(body && typeof body === 'object', `not JSON: ${res.status} ${res.raw}`);
-  assert.equal(body.statusCode, res.status, `statusCode mirrors the HTTP status: ${res.raw}`);
-  if (body.success === true) {
-    assert.ok(res.status < 400, res.raw);
-    assert.equal(typeof body.message, 'string', res.raw);
-    assert.ok('data' in body, res.raw);
-  } else {
-    assert.equal(body.success, false, res.raw);
-    assert.ok(res.status >= 400, res.raw);
-    assert.equal(typeof body.code, 'string', res.raw);
-    assert.equal(typeof body.error, 'string', res.raw);
-  }
-}
-
-function errorCode(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } } | null)?.cause;
-  return cause?.code ?? cause?.message ?? String(err);
-}
+const DEADLINE_MS = 10_000;
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  test(`${signal} drains in-flight requests and exits 0 within 10 s`, async (t) => {
+  test(`${signal}: every request in flight is answered, none reset, and the process exits 0`, async (t) => {
     const file = join(tempDir(t), 'x.db');
     const server = await startServer(t, { databaseUrl: `sqlite:${file}` });
-    const url = server.baseUrl;
-
-    // A mixed batch: reserves that write (more than the stock, so some are refused) and reads.
-    let signalled: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> | undefined;
-    const sendSignal = () => {
-      signalled ??= server.stop(signal);
-    };
-    const batch = Array.from({ length: BATCH }, (_, i) => {
-      const request =
-        i % 3 === 2
-          ? http(url, 'GET', '/inventory/HEADSET001')
-          : http(url, 'POST', '/inventory/reserve', { userId: `drain-${i}`, sku: 'HEADSET001', quantity: 1 });
-      // The signal goes out as soon as the first answer is back, so the rest are in flight.
-      return request.finally(sendSignal);
-    });
-    const settled = await Promise.allSettled(batch);
-    sendSignal();
-    const exit = await (signalled as NonNullable<typeof signalled>);
-
-    const answered = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-    assert.ok(answered.length > 1, `some requests were answered (${answered.length}/${BATCH})`);
-    // Requests turned away during the drain still get the envelope, with Retry-After.
-    for (const res of answered) assertEnvelope(res);
-    const shed = answered.filter((r) => r.status === 503);
-    for (const res of shed) {
-      assert.equal(res.body.code, 'SERVICE_UNAVAILABLE', res.raw);
-      assert.ok(res.headers.get('retry-after'), 'a 503 carries Retry-After');
-    }
-    const reserved = answered.filter((r) => r.status === 201).length;
-    const refused = answered.filter((r) => r.status === 400 && r.body.code === 'INSUFFICIENT_INVENTORY').length;
-    assert.ok(reserved <= 20, 'never more than the stock of 20');
-
-    assert.deepEqual({ code: exit.code, signal: exit.signal }, { code: 0, signal: null }, server.stderr());
-    assert.ok(exit.ms < EXIT_BOUND_MS, `exited in ${Math.round(exit.ms)} ms`);
-    assert.equal(server.stderr().trim(), '', 'nothing on stderr');
-    const lines = logLines(server.stdout());
-    assert.ok(
-      lines.some((l) => l.msg === SHUTDOWN_LINE && l.signal === signal),
-      `the log names the shutdown and its signal:\n${server.stdout()}`,
-    );
-    assert.ok(!lines.some((l) => typeof l.level === 'number' && l.level >= 50), `no error logged:\n${server.stdout()}`);
+    const counts = await drainWithRequestsInFlight(t, server, { sku: 'HEADSET001', signal, deadlineMs: DEADLINE_MS });
+    assert.ok(counts.reserved <= 20, 'never more than the stock of 20');
 
     // Nothing was cut off after its effect: every reservation on disk had its 201 delivered.
     // The WAL is gone, so the database was closed cleanly (the last close checkpoints and removes it).
@@ -83,16 +27,85 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     try {
       const onDisk = db.prepare("SELECT COUNT(*) FROM reservations WHERE user_id LIKE 'drain-%'").pluck().get();
       const held = db.prepare("SELECT reserved FROM products WHERE sku = 'HEADSET001'").pluck().get();
-      assert.deepEqual({ onDisk, held }, { onDisk: reserved, held: reserved }, 'effects on disk = 201s delivered');
+      assert.deepEqual({ onDisk, held }, { onDisk: counts.reserved, held: counts.reserved }, 'effects on disk = 201s delivered');
     } finally {
       db.close();
     }
-
-    const failures = settled.flatMap((s) => (s.status === 'rejected' ? [errorCode(s.reason)] : []));
-    const counts = new Map<string, number>();
-    for (const code of failures) counts.set(code, (counts.get(code) ?? 0) + 1);
-    const byCode = [...counts].map(([code, n]) => `${code} x${n}`);
-    t.diagnostic(`unanswered: ${byCode.join(', ') || 'none'}`);
-    t.diagnostic(`${answered.length}/${BATCH} answered (${reserved} reserved, ${refused} sold out, ${shed.length} shed with 503); exit in ${Math.round(exit.ms)} ms`);
   });
 }
+
+describe('WORKERS=2 on PostgreSQL', { skip: SKIP_WITHOUT_POSTGRES }, () => {
+  test('SIGTERM to the primary: every request in flight is answered, none reset, all exit 0', async (t) => {
+    const cleanups = new Cleanups();
+    t.after(() => cleanups.run());
+    const db = await testDatabase(cleanups);
+    const server = await startServer(cleanups, { databaseUrl: db.url, env: { WORKERS: '2', DATABASE_POOL_SIZE: '5' } });
+    await createProduct(server.baseUrl, 'DRAIN-PG', 20);
+    const counts = await drainWithRequestsInFlight(t, server, { sku: 'DRAIN-PG', signal: 'SIGTERM', deadlineMs: DEADLINE_MS });
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ n: string }>("SELECT COUNT(*) AS n FROM reservations WHERE user_id LIKE 'drain-%'");
+      assert.equal(Number(rows[0]?.n), counts.reserved, 'effects in the database = 201s delivered');
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+/** Every pid in the tree under `root`, root included. */
+function processTree(root: number): number[] {
+  const children = (pid: number): number[] => {
+    try {
+      return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+        .split('\n')
+        .map((line) => Number(line.trim()))
+        .filter((n) => n > 0);
+    } catch {
+      return []; // ps exits 1 when nothing matches
+    }
+  };
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...children(tree[i] as number));
+  return tree;
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('npm start, as the README runs it, stops when its pid is sent SIGTERM: port closed, no process left', async (t) => {
+  const port = await freePort();
+  const env = serverEnv(port, `sqlite:${join(tempDir(t), 'npm-start.db')}`);
+  const npm = spawn('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  npm.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  npm.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => npm.once('close', (code) => resolve(code)));
+  let tree: number[] = [];
+  t.after(() => {
+    for (const pid of tree) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  });
+  for (const deadline = Date.now() + 20_000; ; await new Promise((r) => setTimeout(r, 100))) {
+    assert.ok(Date.now() < deadline, `npm start serves within 20 s:\n${output}`);
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
+    if (res?.status === 200) break;
+  }
+  tree = processTree(npm.pid as number);
+  assert.ok(tree.length >= 2, `npm and the server: ${tree.join(', ')}`);
+
+  const started = performance.now();
+  npm.kill('SIGTERM');
+  const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), DEADLINE_MS))]);
+  assert.notEqual(code, 'timeout', `npm exits within the deadline:\n${output}`);
+  assert.ok(await portClosed(port, 1_000), 'the port is closed');
+  for (const deadline = Date.now() + 1_000; tree.some(isAlive) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(tree.filter(isAlive), [], `every process of the tree ${tree.join(', ')} is gone`);
+  assert.match(output, /"msg":"shut down cleanly"/, 'the server itself received the signal and drained');
+  t.diagnostic(`npm start tree ${tree.length} processes, gone in ${Math.round(performance.now() - started)} ms, npm exit ${code}`);
+});

@@ -3,11 +3,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DomainEvents } from '../../src/domain/events.js';
-import {
-  ReconciliationService,
-  StartupCheckError,
-  type ProductDrift,
-} from '../../src/services/reconciliation.service.js';
+import { ReconciliationService, type ProductDrift } from '../../src/services/reconciliation.service.js';
+import { StartupCheckError } from '../../src/startup/startup-check.js';
 import type { Store } from '../../src/storage/store.js';
 import { logLines, meaningfulLines, ROOT, runNode, startServer, tempDir, type CleanupOwner } from '../process/server-process.js';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/scratch-database.js';

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import type { Role } from './principal.js';
@@ -8,9 +9,10 @@ import { invalidToken, type TokenVerifier } from './token-verifier.js';
  * - public: anyone (health, the catalog);
  * - user: any signed-in role; a customer only for their own userId (the default);
  * - staff: service or admin (payment callbacks);
- * - admin: admin only (creating products, the ledger).
+ * - admin: admin only (creating products, the ledger);
+ * - metrics: admin, or whoever presents METRICS_TOKEN as the bearer (a Prometheus scraper).
  */
-export type Access = 'public' | 'user' | 'staff' | 'admin';
+export type Access = 'public' | 'user' | 'staff' | 'admin' | 'metrics';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -22,7 +24,11 @@ const ALLOWED: Record<Exclude<Access, 'public'>, readonly Role[]> = {
   user: ['customer', 'service', 'admin'],
   staff: ['service', 'admin'],
   admin: ['admin'],
+  metrics: ['admin'],
 };
+
+const sameSecret = (given: string, expected: string): boolean =>
+  given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
 
 const BEARER = /^Bearer +([A-Za-z0-9_.~+/-]+=*)$/i;
 
@@ -39,7 +45,8 @@ function bearerToken(request: FastifyRequest): string | undefined {
  * and a customer may only name themselves. With it off, nothing is registered: `principal`
  * stays null and requests pay nothing for it.
  */
-export function registerAuth(app: FastifyInstance, verify: TokenVerifier | null): void {
+export function registerAuth(app: FastifyInstance, verify: TokenVerifier | null, options: { metricsToken?: string } = {}): void {
+  const { metricsToken } = options;
   app.decorateRequest('principal', null);
   if (!verify) return;
 
@@ -54,6 +61,7 @@ export function registerAuth(app: FastifyInstance, verify: TokenVerifier | null)
         reason: 'missing_token',
       });
     }
+    if (access === 'metrics' && metricsToken !== undefined && sameSecret(token, metricsToken)) return;
     const principal = await verify(token);
     request.principal = principal;
     if (access !== 'public' && !ALLOWED[access].includes(principal.role)) {
