@@ -1,4 +1,4 @@
-import type { LightMyRequestResponse } from 'fastify';
+import type { FastifyBaseLogger, LightMyRequestResponse } from 'fastify';
 import { buildApp, type Stockhold } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { ManualClock } from '../../src/domain/clock.js';
@@ -27,7 +27,7 @@ export function openTestStore(): Promise<Store> {
 
 /** `store` defaults to a fresh one (openTestStore); the app closes it either way. */
 export async function startTestApp(
-  options: { seed?: boolean; env?: Record<string, string>; store?: Store } = {},
+  options: { seed?: boolean; env?: Record<string, string>; store?: Store; logger?: FastifyBaseLogger } = {},
 ): Promise<TestApp> {
   const clock = new ManualClock();
   // Rate limiting and the per-address connection cap off unless a test asks for them: every test
@@ -50,7 +50,7 @@ export async function startTestApp(
     await store.close();
     throw err;
   }
-  const stockhold = await buildApp({ config, store, clock });
+  const stockhold = await buildApp({ config, store, clock, ...(options.logger ? { logger: options.logger } : {}) });
   return { ...stockhold, clock, close: () => stockhold.app.close() };
 }
 

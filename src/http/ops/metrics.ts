@@ -99,7 +99,8 @@ export class Metrics {
     if (replayed) this.replays.inc();
     if (status === 429) this.rateLimited.inc();
     if (method === 'POST' && route === '/inventory/reserve') {
-      const outcome = reserveOutcomeOf(status, code);
+      // A stored response replayed for its Idempotency-Key keeps its first status (201), but is a replay.
+      const outcome = replayed && status < 300 ? 'replayed' : reserveOutcomeOf(status, code);
       if (outcome !== undefined) this.reserves.inc({ outcome });
     }
   }
