@@ -270,8 +270,9 @@ function onOff(env: Env, name: string, fallback: boolean): boolean {
 
 function parseOps(env: Env): OpsConfig {
   const metricsToken = read(env, 'METRICS_TOKEN');
-  if (metricsToken !== undefined && metricsToken.length < 16) {
-    throw new ConfigError('METRICS_TOKEN', `must be at least 16 characters, got ${metricsToken.length}`);
+  // It travels as a bearer token, so it takes that syntax (RFC 6750's token68).
+  if (metricsToken !== undefined && (metricsToken.length < 16 || !/^[A-Za-z0-9_.~+/-]+=*$/.test(metricsToken))) {
+    throw new ConfigError('METRICS_TOKEN', 'expected at least 16 characters of A-Z a-z 0-9 - . _ ~ + /');
   }
   return Object.freeze({
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT', 10_000, 100, 600_000),
