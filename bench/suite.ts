@@ -28,6 +28,13 @@ const BASE_ENV: Record<string, string> = {
   // nor its per-address connection cap (--connections may go past the default 100).
   RATE_LIMIT_MAX: '0',
   MAX_CONNECTIONS_PER_CLIENT: '1000000',
+  // BENCH_SERVER_ENV="LOG_LEVEL=info,ACCESS_LOG=off" overrides these for one run (to price a feature).
+  ...Object.fromEntries(
+    (process.env.BENCH_SERVER_ENV ?? '')
+      .split(',')
+      .filter((pair) => pair.includes('='))
+      .map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), pair.slice(pair.indexOf('=') + 1).trim()]),
+  ),
 };
 
 const CONFIGS: Record<StoreName, { kind: 'sqlite' | 'postgres'; env: Record<string, string> }> = {
