@@ -1,6 +1,6 @@
 // Helpers for process-level tests: spawn the real server (or the seed CLI) as a child process,
 // talk to it over HTTP, and clean up every child and temp dir afterwards.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -254,4 +254,25 @@ export function ledgerSums(rows: readonly Movement[]) {
     }),
     { onHand: 0, reserved: 0, sold: 0 },
   );
+}
+
+/** Pids of the live children of `pid` (empty once it has none). */
+export function childPids(pid: number): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => Number(line.trim()))
+      .filter((n) => n > 0);
+  } catch {
+    return []; // ps exits 1 when nothing matches
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

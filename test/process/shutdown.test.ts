@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -9,7 +9,7 @@ import { SKIP_WITHOUT_POSTGRES } from '../helpers/postgres.js';
 import { Cleanups, createProduct, testDatabase } from '../scale/scale-helpers.js';
 import { drainWithRequestsInFlight } from './drain-scenario.js';
 import { portClosed } from './raw-http.js';
-import { freePort, ROOT, serverEnv, startServer, tempDir } from './server-process.js';
+import { childPids, freePort, isAlive, ROOT, serverEnv, startServer, tempDir } from './server-process.js';
 
 const DEADLINE_MS = 10_000;
 
@@ -55,29 +55,10 @@ describe('WORKERS=2 on PostgreSQL', { skip: SKIP_WITHOUT_POSTGRES }, () => {
 
 /** Every pid in the tree under `root`, root included. */
 function processTree(root: number): number[] {
-  const children = (pid: number): number[] => {
-    try {
-      return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
-        .split('\n')
-        .map((line) => Number(line.trim()))
-        .filter((n) => n > 0);
-    } catch {
-      return []; // ps exits 1 when nothing matches
-    }
-  };
   const tree = [root];
-  for (let i = 0; i < tree.length; i++) tree.push(...children(tree[i] as number));
+  for (let i = 0; i < tree.length; i++) tree.push(...childPids(tree[i] as number));
   return tree;
 }
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('npm start, as the README runs it, stops when its pid is sent SIGTERM: port closed, no process left', async (t) => {
   const port = await freePort();

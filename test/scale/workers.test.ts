@@ -1,34 +1,12 @@
 // WORKERS=N: one primary forks N processes that share the port (node:cluster), PostgreSQL only.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { SKIP_WITHOUT_POSTGRES } from '../helpers/postgres.js';
-import { freePort, logLines, runNode, startServer, serverEnv, tempDir } from '../process/server-process.js';
+import { childPids, freePort, isAlive, logLines, runNode, startServer, serverEnv, tempDir } from '../process/server-process.js';
 import { Cleanups, createProduct, send, sleep, tally, testDatabase } from './scale-helpers.js';
 
 const EXIT_BOUND_MS = 10_000;
-
-/** Pids of the live children of `pid` (empty once it has none). */
-function childPids(pid: number): number[] {
-  try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
-      .split('\n')
-      .map((line) => Number(line.trim()))
-      .filter((n) => n > 0);
-  } catch {
-    return []; // ps exits 1 when nothing matches
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('WORKERS=2 on PostgreSQL', { skip: SKIP_WITHOUT_POSTGRES, timeout: 480_000 }, () => {
   test('WORKERS=2 serves from two processes on one port', async (t) => {
