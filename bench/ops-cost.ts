@@ -51,6 +51,6 @@ const best = (xs: number[]) => Math.min(...xs);
 const base = best(samples.get('access log off, metrics off') as number[]);
 for (const [name, xs] of samples) {
   const m = best(xs);
-  console.log(`${name.padEnd(28)} best ${m.toFixed(1)} µs/reserve (${xs.map((x) => x.toFixed(0)).join(' ')}), +${(m - base).toFixed(1)} µs, ${(((m - base) / base) * 100).toFixed(1)}% over both off`);
+  process.stdout.write(`${name.padEnd(28)} best ${m.toFixed(1)} µs/reserve (${xs.map((x) => x.toFixed(0)).join(' ')}), +${(m - base).toFixed(1)} µs, ${(((m - base) / base) * 100).toFixed(1)}% over both off\n`);
 }
 for (const app of apps.values()) await app.app.close();

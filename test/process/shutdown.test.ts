@@ -9,7 +9,7 @@ import { SKIP_WITHOUT_POSTGRES } from '../helpers/postgres.js';
 import { Cleanups, createProduct, testDatabase } from '../scale/scale-helpers.js';
 import { drainWithRequestsInFlight } from './drain-scenario.js';
 import { portClosed } from './raw-http.js';
-import { childPids, freePort, isAlive, ROOT, serverEnv, startServer, tempDir } from './server-process.js';
+import { childPids, freePort, http, isAlive, ROOT, serverEnv, startServer, tempDir } from './server-process.js';
 
 const DEADLINE_MS = 10_000;
 
@@ -40,7 +40,17 @@ describe('WORKERS=2 on PostgreSQL', { skip: SKIP_WITHOUT_POSTGRES }, () => {
     t.after(() => cleanups.run());
     const db = await testDatabase(cleanups);
     const server = await startServer(cleanups, { databaseUrl: db.url, env: { WORKERS: '2', DATABASE_POOL_SIZE: '5' } });
-    await createProduct(server.baseUrl, 'DRAIN-PG', 20);
+    await createProduct(server.baseUrl, 'DRAIN-PG', 30);
+    // One scrape covers both workers: counters are summed, gauges read from the store are not.
+    const before = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => http(server.baseUrl, 'POST', '/inventory/reserve', { userId: `pre-${i}`, sku: 'DRAIN-PG', quantity: 1 })),
+    );
+    assert.deepEqual(before.map((r) => r.status), Array(10).fill(201));
+    for (let scrape = 0; scrape < 4; scrape++) {
+      const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+      assert.match(text, /^stockhold_reserve_requests_total\{outcome="created"\} 10$/m, text);
+      assert.match(text, /^stockhold_sku_reserved_units\{sku="DRAIN-PG"\} 10$/m);
+    }
     const counts = await drainWithRequestsInFlight(t, server, { sku: 'DRAIN-PG', signal: 'SIGTERM', deadlineMs: DEADLINE_MS });
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
