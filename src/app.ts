@@ -15,11 +15,13 @@ import { failure } from './http/envelope.js';
 import { DEFAULT_BODY_LIMIT, useStrictJsonParser } from './http/json-body.js';
 import { toErrorResponse } from './http/error-mapping.js';
 import { makeIdempotentResponder } from './http/idempotency.js';
+import { swaggerOptions } from './http/openapi/openapi-document.js';
 import { refuseUnknownQueryParameters } from './http/query-rules.js';
 import { registerRateLimit } from './http/rate-limit.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import type { RouteDeps } from './http/route-deps.js';
 import { checkoutRoutes } from './http/routes/checkout.routes.js';
+import { docsRoutes } from './http/routes/docs.routes.js';
 import { healthRoutes } from './http/routes/health.routes.js';
 import { inventoryRoutes } from './http/routes/inventory.routes.js';
 import { reservationRoutes } from './http/routes/reservation.routes.js';
@@ -200,13 +202,7 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST'], allowedHeaders: ['authorization', 'content-type', 'idempotency-key'] });
   }
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'stockhold', version: '0.1.0', description: 'Inventory reservations for flash sales' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-      ...(config.auth.mode === 'jwt' ? { security: [{ bearer: [] }] } : {}),
-    },
-  });
+  await app.register(swagger, swaggerOptions);
   if (config.auth.mode === 'jwt') {
     registerAuth(app, makeTokenVerifier(config.auth, clock));
   } else {
@@ -219,7 +215,7 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   await app.register(inventoryRoutes(deps));
   await app.register(reservationRoutes(deps));
   await app.register(checkoutRoutes(deps));
-  app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
+  await app.register(docsRoutes);
 
   try {
     // The only process on its database: nothing of another one is in flight now.

@@ -3,18 +3,31 @@ import { Type } from '@sinclair/typebox';
 import { StoreUnavailableError } from '../../domain/store-unavailable.js';
 import { ok } from '../envelope.js';
 import type { RouteDeps } from '../route-deps.js';
-import { Envelope, ErrorEnvelope } from '../schemas/common.schema.js';
+import { Envelope } from '../schemas/common.schema.js';
+import { refusals } from '../schemas/error.schema.js';
+
+const HealthView = Type.Object(
+  {
+    status: Type.Literal('ok'),
+    store: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')]),
+    time: Type.String({ format: 'date-time', description: "The server's clock" }),
+    uptime: Type.Number({ description: 'Seconds since this server process started serving' }),
+  },
+  { additionalProperties: false },
+);
 
 export const healthRoutes =
   (deps: RouteDeps): FastifyPluginAsyncTypebox =>
   async (app) => {
+    const startedAt = deps.clock.now();
     app.get(
       '/healthz',
       {
         config: { access: 'public' },
         schema: {
           tags: ['health'],
-          response: { 200: Envelope(Type.Object({ status: Type.String(), store: Type.String() })), 503: ErrorEnvelope },
+          summary: 'Whether the server and its store answer',
+          response: { 200: Envelope(HealthView), ...refusals({ 503: ['SERVICE_UNAVAILABLE'] }) },
         },
       },
       async () => {
@@ -23,7 +36,8 @@ export const healthRoutes =
         } catch (err) {
           throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError('store ping failed', { cause: err });
         }
-        return ok(200, 'OK', { status: 'ok', store: deps.store.kind });
+        const now = deps.clock.now();
+        return ok(200, 'OK', { status: 'ok' as const, store: deps.store.kind, time: new Date(now).toISOString(), uptime: (now - startedAt) / 1000 });
       },
     );
   };

@@ -8,7 +8,8 @@ import { BODY_LIMITS } from '../json-body.js';
 import { presentMovement, presentProduct } from '../presenters.js';
 import type { RouteDeps } from '../route-deps.js';
 import { routePrincipal } from '../route-deps.js';
-import { Envelope, ErrorEnvelope, PagedEnvelope, PageQuery } from '../schemas/common.schema.js';
+import { Envelope, PagedEnvelope, PageQuery } from '../schemas/common.schema.js';
+import { refusals } from '../schemas/error.schema.js';
 import { AdjustBody, CreateProductBody, MovementView, ProductView, RestockBody, SkuParams } from '../schemas/product.schema.js';
 
 const validation = (field: string, message: string) =>
@@ -32,7 +33,7 @@ export const inventoryRoutes =
   async (app) => {
     app.get(
       '/inventory',
-      { config: { access: 'public' }, schema: { tags: ['inventory'], querystring: PageQuery, response: { 200: PagedEnvelope(ProductView), 400: ErrorEnvelope } } },
+      { config: { access: 'public' }, schema: { tags: ['inventory'], querystring: PageQuery, response: { 200: PagedEnvelope(ProductView), ...refusals({ 400: ['VALIDATION_ERROR'] }) } } },
       async (request) => {
         const limit = request.query.limit ?? DEFAULT_PAGE_SIZE;
         const page = await deps.inventory.list(limit, request.query.cursor);
@@ -45,7 +46,7 @@ export const inventoryRoutes =
 
     app.get(
       '/inventory/:sku',
-      { config: { access: 'public' }, schema: { tags: ['inventory'], params: SkuParams, response: { 200: Envelope(ProductView), 404: ErrorEnvelope } } },
+      { config: { access: 'public' }, schema: { tags: ['inventory'], params: SkuParams, response: { 200: Envelope(ProductView), ...refusals({ 400: ['VALIDATION_ERROR'], 404: ['PRODUCT_NOT_FOUND'] }) } } },
       async (request) => ok(200, 'Product retrieved', presentProduct(await deps.inventory.get(request.params.sku))),
     );
 
@@ -57,7 +58,7 @@ export const inventoryRoutes =
           tags: ['inventory'],
           params: SkuParams,
           querystring: PageQuery,
-          response: { 200: PagedEnvelope(MovementView), 404: ErrorEnvelope },
+          response: { 200: PagedEnvelope(MovementView), ...refusals({ 400: ['VALIDATION_ERROR'], 404: ['PRODUCT_NOT_FOUND'] }) },
         },
       },
       async (request) => {
@@ -78,7 +79,7 @@ export const inventoryRoutes =
         schema: {
           tags: ['inventory'],
           body: CreateProductBody,
-          response: { 201: Envelope(ProductView), 400: ErrorEnvelope, 409: ErrorEnvelope },
+          response: { 201: Envelope(ProductView, 'Created'), ...refusals({ 400: ['VALIDATION_ERROR'], 409: ['PRODUCT_EXISTS'] }) },
         },
       },
       async (request, reply) => {
@@ -102,7 +103,7 @@ export const inventoryRoutes =
           tags: ['inventory'],
           params: SkuParams,
           body: RestockBody,
-          response: { 200: Envelope(ProductView), 400: ErrorEnvelope, 404: ErrorEnvelope },
+          response: { 200: Envelope(ProductView), ...refusals({ 400: ['VALIDATION_ERROR'], 404: ['PRODUCT_NOT_FOUND'] }) },
         },
       },
       async (request, reply) =>
@@ -124,7 +125,7 @@ export const inventoryRoutes =
           tags: ['inventory'],
           params: SkuParams,
           body: AdjustBody,
-          response: { 200: Envelope(ProductView), 400: ErrorEnvelope, 404: ErrorEnvelope },
+          response: { 200: Envelope(ProductView), ...refusals({ 400: ['VALIDATION_ERROR', 'INSUFFICIENT_INVENTORY'], 404: ['PRODUCT_NOT_FOUND'] }) },
         },
       },
       async (request, reply) => {

@@ -7,7 +7,8 @@ import { ok } from '../envelope.js';
 import { BODY_LIMITS } from '../json-body.js';
 import { presentReservation } from '../presenters.js';
 import { userPrincipal, type RouteDeps } from '../route-deps.js';
-import { Envelope, ErrorEnvelope } from '../schemas/common.schema.js';
+import { Envelope } from '../schemas/common.schema.js';
+import { refusals } from '../schemas/error.schema.js';
 import {
   ReservationActionBody,
   ReservationParams,
@@ -37,7 +38,15 @@ export const reservationRoutes =
         schema: {
           tags: ['reservations'],
           body: ReserveBody,
-          response: { 200: Envelope(ReservationView), 201: Envelope(ReservationView), 400: ErrorEnvelope, 404: ErrorEnvelope, 409: ErrorEnvelope },
+          response: {
+            200: Envelope(ReservationView, 'You already hold an identical live reservation: it, with isIdempotent true'),
+            201: Envelope(ReservationView, 'Reserved'),
+            ...refusals({
+              400: ['VALIDATION_ERROR', 'INSUFFICIENT_INVENTORY', 'PURCHASE_LIMIT_EXCEEDED'],
+              404: ['PRODUCT_NOT_FOUND'],
+              409: ['RESERVATION_CONFLICT'],
+            }),
+          },
         },
       },
       async (request, reply) => {
@@ -64,7 +73,7 @@ export const reservationRoutes =
         schema: {
           tags: ['reservations'],
           params: ReservationParams,
-          response: { 200: Envelope(ReservationView), 404: ErrorEnvelope },
+          response: { 200: Envelope(ReservationView), ...refusals({ 400: ['VALIDATION_ERROR'], 404: ['RESERVATION_NOT_FOUND'] }) },
         },
       },
       async (request) => {
@@ -81,7 +90,10 @@ export const reservationRoutes =
         schema: {
           tags: ['reservations'],
           body: ReservationActionBody,
-          response: { 200: Envelope(ReservationView), 400: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope },
+          response: {
+            200: Envelope(ReservationView, 'Cancelled; isIdempotent true when it already was'),
+            ...refusals({ 400: ['VALIDATION_ERROR', 'RESERVATION_EXPIRED', 'INVALID_STATE'], 403: ['NOT_OWNER'], 404: ['RESERVATION_NOT_FOUND'] }),
+          },
         },
       },
       async (request, reply) => {

@@ -39,39 +39,43 @@ export const PageQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const PageMeta = Type.Object({
-  limit: Type.Integer(),
-  nextCursor: Type.Optional(Type.String()),
-});
+export const PageMeta = Type.Object(
+  {
+    limit: Type.Integer(),
+    nextCursor: Type.Optional(Type.String({ description: 'Pass as cursor for the next page; absent on the last page' })),
+  },
+  { additionalProperties: false },
+);
 
-export const LineItemView = Type.Object({
-  sku: Type.String(),
-  quantity: Type.Integer(),
-  unitPrice: Type.Number(),
-});
+export const LineItemView = Type.Object(
+  {
+    sku: Type.String(),
+    quantity: Type.Integer(),
+    unitPrice: Type.Number({ description: 'The price when reserved' }),
+  },
+  { additionalProperties: false },
+);
 
 /** The success envelope every route answers with. */
-export const Envelope = <T extends TSchema>(data: T) =>
-  Type.Object({
-    success: Type.Literal(true),
-    statusCode: Type.Integer(),
-    message: Type.String(),
-    data,
-  });
+export const Envelope = <T extends TSchema>(data: T, description?: string) =>
+  Type.Object(
+    {
+      success: Type.Literal(true),
+      statusCode: Type.Integer(),
+      message: Type.String(),
+      data,
+    },
+    { additionalProperties: false, ...(description ? { description } : {}) },
+  );
 
 export const PagedEnvelope = <T extends TSchema>(item: T) =>
-  Type.Object({
-    success: Type.Literal(true),
-    statusCode: Type.Integer(),
-    message: Type.String(),
-    data: Type.Array(item),
-    meta: PageMeta,
-  });
-
-export const ErrorEnvelope = Type.Object({
-  success: Type.Literal(false),
-  statusCode: Type.Integer(),
-  error: Type.String(),
-  code: Type.String(),
-  details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-});
+  Type.Object(
+    {
+      success: Type.Literal(true),
+      statusCode: Type.Integer(),
+      message: Type.String(),
+      data: Type.Array(item),
+      meta: PageMeta,
+    },
+    { additionalProperties: false },
+  );

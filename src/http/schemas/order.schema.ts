@@ -3,22 +3,25 @@ import { EntityId, LineItemView, UserId } from './common.schema.js';
 
 const NullableTime = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 
-export const OrderView = Type.Object({
-  orderId: Type.String(),
-  reservationId: Type.String(),
-  userId: Type.String(),
-  items: Type.Array(LineItemView),
-  sku: Type.Optional(Type.String()),
-  quantity: Type.Optional(Type.Integer()),
-  totalPrice: Type.Number(),
-  status: Type.String(),
-  paymentStatus: Type.String(),
-  createdAt: Type.String({ format: 'date-time' }),
-  updatedAt: Type.String({ format: 'date-time' }),
-  cancelledAt: NullableTime,
-  completedAt: NullableTime,
-  isIdempotent: Type.Optional(Type.Boolean()),
-});
+export const OrderView = Type.Object(
+  {
+    orderId: Type.String(),
+    reservationId: Type.String(),
+    userId: Type.String(),
+    items: Type.Array(LineItemView),
+    sku: Type.Optional(Type.String()),
+    quantity: Type.Optional(Type.Integer()),
+    totalPrice: Type.Number(),
+    status: Type.String(),
+    paymentStatus: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    cancelledAt: NullableTime,
+    completedAt: NullableTime,
+    isIdempotent: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
 
 export const CheckoutCancelBody = Type.Object(
   {

@@ -1,18 +1,21 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { PRINTABLE, SkuInput, SkuText } from './common.schema.js';
 
-export const ProductView = Type.Object({
-  sku: Type.String(),
-  productName: Type.String(),
-  price: Type.Number(),
-  totalQuantity: Type.Integer({ description: 'Units on hand: not yet sold (includes reserved units)' }),
-  availableQuantity: Type.Integer({ description: 'totalQuantity - reservedQuantity' }),
-  reservedQuantity: Type.Integer(),
-  soldQuantity: Type.Integer(),
-  maxPerUser: Type.Union([Type.Integer(), Type.Null()]),
-  createdAt: Type.String({ format: 'date-time' }),
-  updatedAt: Type.String({ format: 'date-time' }),
-});
+export const ProductView = Type.Object(
+  {
+    sku: Type.String(),
+    productName: Type.String(),
+    price: Type.Number(),
+    totalQuantity: Type.Integer({ description: 'Units on hand: not yet sold (includes reserved units)' }),
+    availableQuantity: Type.Integer({ description: 'totalQuantity - reservedQuantity' }),
+    reservedQuantity: Type.Integer(),
+    soldQuantity: Type.Integer(),
+    maxPerUser: Type.Union([Type.Integer(), Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);
 
 const StockCount = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
 
@@ -49,13 +52,16 @@ export type AdjustBody = Static<typeof AdjustBody>;
 
 export const SkuParams = Type.Object({ sku: Type.String({ minLength: 1, maxLength: 64, pattern: SkuText }) });
 
-export const MovementView = Type.Object({
-  id: Type.Integer(),
-  sku: Type.String(),
-  reason: Type.String(),
-  deltaOnHand: Type.Integer(),
-  deltaReserved: Type.Integer(),
-  deltaSold: Type.Integer(),
-  refId: Type.Union([Type.String(), Type.Null()]),
-  at: Type.String({ format: 'date-time' }),
-});
+export const MovementView = Type.Object(
+  {
+    id: Type.Integer(),
+    sku: Type.String(),
+    reason: Type.String(),
+    deltaOnHand: Type.Integer(),
+    deltaReserved: Type.Integer(),
+    deltaSold: Type.Integer(),
+    refId: Type.Union([Type.String(), Type.Null()]),
+    at: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);

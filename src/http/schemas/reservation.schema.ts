@@ -3,23 +3,26 @@ import { EntityId, LineItemView, Quantity, SkuInput, UserId } from './common.sch
 
 const NullableTime = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 
-export const ReservationView = Type.Object({
-  reservationId: Type.String(),
-  userId: Type.String(),
-  status: Type.String(),
-  items: Type.Array(LineItemView),
-  sku: Type.Optional(Type.String()),
-  quantity: Type.Optional(Type.Integer()),
-  totalPrice: Type.Number(),
-  expiresAt: Type.String({ format: 'date-time' }),
-  expiresIn: Type.Integer({ description: 'Milliseconds left while RESERVED; 0 otherwise' }),
-  createdAt: Type.String({ format: 'date-time' }),
-  updatedAt: Type.String({ format: 'date-time' }),
-  confirmedAt: NullableTime,
-  cancelledAt: NullableTime,
-  expiredAt: NullableTime,
-  isIdempotent: Type.Optional(Type.Boolean()),
-});
+export const ReservationView = Type.Object(
+  {
+    reservationId: Type.String(),
+    userId: Type.String(),
+    status: Type.String(),
+    items: Type.Array(LineItemView),
+    sku: Type.Optional(Type.String()),
+    quantity: Type.Optional(Type.Integer()),
+    totalPrice: Type.Number(),
+    expiresAt: Type.String({ format: 'date-time' }),
+    expiresIn: Type.Integer({ description: 'Milliseconds left while RESERVED; 0 otherwise' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    confirmedAt: NullableTime,
+    cancelledAt: NullableTime,
+    expiredAt: NullableTime,
+    isIdempotent: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
 
 export const ReserveBody = Type.Object(
   {
