@@ -78,13 +78,15 @@ export const checkoutRoutes =
           reply,
           userPrincipal(userId),
           (afterEffect) => deps.checkout.cancel(target, userId, afterEffect),
-          (result) =>
-            result.kind === 'order'
-              ? { statusCode: 200, payload: ok(200, 'Order cancelled', presentOrder(result.order)) }
+          (result) => {
+            const already = result.repeated ? ' already' : '';
+            return result.kind === 'order'
+              ? { statusCode: 200, payload: ok(200, `Order${already} cancelled`, presentOrder(result.order, result.repeated)) }
               : {
                   statusCode: 200,
-                  payload: ok(200, 'Reservation cancelled', presentReservation(result.reservation, deps.clock.now())),
-                },
+                  payload: ok(200, `Reservation${already} cancelled`, presentReservation(result.reservation, deps.clock.now(), result.repeated)),
+                };
+          },
         );
       },
     );

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { toMinorUnits } from '../../domain/money.js';
 import type { Product } from '../../domain/types.js';
@@ -14,6 +15,18 @@ import { AdjustBody, CreateProductBody, MovementView, ProductView, RestockBody, 
 
 const validation = (field: string, message: string) =>
   new DomainError('VALIDATION_ERROR', `${field} ${message}`, { errors: [{ field, message }] });
+
+/** The seed's product schema shows these; they follow from totalQuantity and the reservations and orders. */
+const DERIVED_FIELDS = ['availableQuantity', 'reservedQuantity', 'soldQuantity'] as const;
+
+/** A create carrying a derived count is refused with a reason, rather than as an unknown field. */
+async function refuseDerivedFields(request: FastifyRequest): Promise<void> {
+  const body = request.body;
+  const derived = body !== null && typeof body === 'object' ? DERIVED_FIELDS.find((field) => field in body) : undefined;
+  if (derived) {
+    throw validation(derived, 'is derived from totalQuantity and the reservations and orders; send totalQuantity only');
+  }
+}
 
 function toNewProduct(body: CreateProductBody) {
   const { totalQuantity, quantity } = body;
@@ -76,6 +89,7 @@ export const inventoryRoutes =
       {
         bodyLimit: BODY_LIMITS.ids,
         config: { access: 'admin' },
+        preValidation: refuseDerivedFields,
         schema: {
           tags: ['inventory'],
           body: CreateProductBody,

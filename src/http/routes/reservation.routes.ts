@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError } from '../../domain/errors.js';
-import type { Reservation } from '../../domain/types.js';
-import type { ReserveResult } from '../../services/reservation.service.js';
+import type { CancelledReservation, ReserveResult } from '../../services/reservation.service.js';
 import { viewerOf } from '../auth/auth-hooks.js';
 import { ok } from '../envelope.js';
 import { BODY_LIMITS } from '../json-body.js';
@@ -21,8 +20,8 @@ function linesOf(body: ReserveBody) {
   if (single && body.items !== undefined) throw shapeError('send either sku and quantity, or items, not both');
   if (body.items) return body.items;
   if (body.sku === undefined) throw shapeError('sku is required (or send items)', 'sku');
-  if (body.quantity === undefined) throw shapeError('quantity is required', 'quantity');
-  return [{ sku: body.sku, quantity: body.quantity }];
+  // The seed's clients reserve one unit without naming a quantity.
+  return [{ sku: body.sku, quantity: body.quantity ?? 1 }];
 }
 
 const shapeError = (message: string, field = 'items') =>
@@ -98,14 +97,14 @@ export const reservationRoutes =
       },
       async (request, reply) => {
         const { reservationId, userId } = request.body;
-        return deps.respond<Reservation>(
+        return deps.respond<CancelledReservation>(
           request,
           reply,
           userPrincipal(userId),
           (afterEffect) => deps.reservations.cancel(reservationId, userId, afterEffect),
-          (reservation) => ({
+          ({ reservation, repeated }) => ({
             statusCode: 200,
-            payload: ok(200, 'Reservation cancelled', presentReservation(reservation, deps.clock.now())),
+            payload: ok(200, repeated ? 'Reservation already cancelled' : 'Reservation cancelled', presentReservation(reservation, deps.clock.now(), repeated)),
           }),
         );
       },

@@ -31,6 +31,11 @@ export const SkuInput = Type.String({
 });
 export const Quantity = Type.Integer({ minimum: 1, maximum: 10_000 });
 
+/** The Idempotency-Key, for clients that send it in the body; the header is the usual place. */
+export const IdempotencyKeyField = Type.Optional(
+  Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$', description: 'Alias of the Idempotency-Key header' }),
+);
+
 export const PageQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })),

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { EntityId, LineItemView, UserId } from './common.schema.js';
+import { EntityId, IdempotencyKeyField, LineItemView, UserId } from './common.schema.js';
 
 const NullableTime = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 
@@ -28,6 +28,7 @@ export const CheckoutCancelBody = Type.Object(
     orderId: Type.Optional(EntityId),
     reservationId: Type.Optional(EntityId),
     userId: UserId,
+    idempotencyKey: IdempotencyKeyField,
   },
   { additionalProperties: false, description: 'Exactly one of orderId or reservationId' },
 );
@@ -36,7 +37,7 @@ export type CheckoutCancelBody = Static<typeof CheckoutCancelBody>;
 export const OrderParams = Type.Object({ orderId: EntityId });
 
 export const PaymentBody = Type.Object(
-  { status: Type.Union([Type.Literal('SUCCESS'), Type.Literal('FAILED')]) },
+  { status: Type.Union([Type.Literal('SUCCESS'), Type.Literal('FAILED')]), idempotencyKey: IdempotencyKeyField },
   { additionalProperties: false },
 );
 export type PaymentBody = Static<typeof PaymentBody>;

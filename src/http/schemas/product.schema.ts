@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { PRINTABLE, SkuInput, SkuText } from './common.schema.js';
+import { IdempotencyKeyField, PRINTABLE, SkuInput, SkuText } from './common.schema.js';
 
 export const ProductView = Type.Object(
   {
@@ -27,13 +27,17 @@ export const CreateProductBody = Type.Object(
     quantity: Type.Optional(Type.Integer({ ...StockCount, description: 'Alias of totalQuantity' })),
     price: Type.Number({ minimum: 0, description: 'Decimal, at most two places: 1299.99' }),
     maxPerUser: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),
+    idempotencyKey: IdempotencyKeyField,
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'availableQuantity, reservedQuantity and soldQuantity are derived, not set: a body naming one is a 400 that says so',
+  },
 );
 export type CreateProductBody = Static<typeof CreateProductBody>;
 
 export const RestockBody = Type.Object(
-  { quantity: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Units received' }) },
+  { quantity: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Units received' }), idempotencyKey: IdempotencyKeyField },
   { additionalProperties: false },
 );
 export type RestockBody = Static<typeof RestockBody>;
@@ -45,6 +49,7 @@ export const AdjustBody = Type.Object(
       maximum: 1_000_000_000,
       description: 'Units to add (positive) or remove (negative) from those on hand; reserved units cannot be removed',
     }),
+    idempotencyKey: IdempotencyKeyField,
   },
   { additionalProperties: false },
 );
