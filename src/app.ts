@@ -200,7 +200,7 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
 
   registerSecurityHeaders(app);
   if (config.corsOrigins.length > 0) {
-    await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST'], allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-idempotency-key'] });
+    await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST', 'PATCH'], allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-idempotency-key'] });
   }
   await app.register(swagger, swaggerOptions);
   if (config.auth.mode === 'jwt') {

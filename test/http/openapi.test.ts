@@ -35,14 +35,14 @@ describe('the OpenAPI document', () => {
     assert.deepEqual(parseYaml(res.body), document);
   });
 
-  it('declares every idempotency header on every POST and X-Request-Id on every operation', () => {
+  it('declares every idempotency header on every POST and PATCH and X-Request-Id on every operation', () => {
     for (const { path, method, operation } of operationsOf(document)) {
       const headers = (operation.parameters ?? []).filter((p: Json) => p.in === 'header').map((p: Json) => p.name);
-      const expected = method === 'POST' ? ['X-Request-Id', 'Idempotency-Key', 'X-Idempotency-Key'] : ['X-Request-Id'];
+      const expected = method !== 'GET' ? ['X-Request-Id', 'Idempotency-Key', 'X-Idempotency-Key'] : ['X-Request-Id'];
       assert.deepEqual(headers, expected, `${method} ${path}`);
       for (const [status, response] of Object.entries<Json>(operation.responses)) {
         assert.ok(response.headers?.['X-Request-Id'], `${method} ${path} ${status} documents X-Request-Id`);
-        const replayable = method === 'POST' && Number(status) < 500 && !['413', '415'].includes(status);
+        const replayable = method !== 'GET' && Number(status) < 500 && !['413', '415'].includes(status);
         assert.equal(Boolean(response.headers?.['Idempotent-Replayed']), replayable, `${method} ${path} ${status} Idempotent-Replayed`);
       }
       for (const status of ['429', '503']) {

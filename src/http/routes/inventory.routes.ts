@@ -11,7 +11,15 @@ import type { RouteDeps } from '../route-deps.js';
 import { routePrincipal } from '../route-deps.js';
 import { Envelope, PagedEnvelope, PageQuery } from '../schemas/common.schema.js';
 import { refusals } from '../schemas/error.schema.js';
-import { AdjustBody, CreateProductBody, MovementView, ProductView, RestockBody, SkuParams } from '../schemas/product.schema.js';
+import {
+  AdjustBody,
+  CreateProductBody,
+  MovementView,
+  ProductView,
+  RestockBody,
+  SkuParams,
+  UpdateProductBody,
+} from '../schemas/product.schema.js';
 
 const validation = (field: string, message: string) =>
   new DomainError('VALIDATION_ERROR', `${field} ${message}`, { errors: [{ field, message }] });
@@ -39,6 +47,22 @@ function toNewProduct(body: CreateProductBody) {
   const productName = body.productName.trim();
   if (productName === '') throw validation('productName', 'must not be blank');
   return { sku: body.sku, productName, priceMinor, onHand: (totalQuantity ?? quantity) as number, maxPerUser: body.maxPerUser ?? null };
+}
+
+function toChanges(body: UpdateProductBody) {
+  const changes: { productName?: string; priceMinor?: number; maxPerUser?: number | null } = {};
+  if (body.productName !== undefined) {
+    changes.productName = body.productName.trim();
+    if (changes.productName === '') throw validation('productName', 'must not be blank');
+  }
+  if (body.price !== undefined) {
+    const priceMinor = toMinorUnits(body.price);
+    if (priceMinor === null) throw validation('price', 'must be at most 99999999.99 with at most two decimals');
+    changes.priceMinor = priceMinor;
+  }
+  if (body.maxPerUser !== undefined) changes.maxPerUser = body.maxPerUser;
+  if (Object.keys(changes).length === 0) throw validation('body', 'must name at least one of productName, price and maxPerUser');
+  return changes;
 }
 
 export const inventoryRoutes =
@@ -104,6 +128,30 @@ export const inventoryRoutes =
           routePrincipal(request),
           (afterEffect) => deps.inventory.create(product, afterEffect),
           (created) => ({ statusCode: 201, payload: ok(201, 'Product created', presentProduct(created)) }),
+        );
+      },
+    );
+
+    app.patch(
+      '/inventory/:sku',
+      {
+        config: { access: 'admin' },
+        schema: {
+          tags: ['inventory'],
+          summary: 'Edit a product: name, price, purchase limit',
+          params: SkuParams,
+          body: UpdateProductBody,
+          response: { 200: Envelope(ProductView), ...refusals({ 400: ['VALIDATION_ERROR'], 404: ['PRODUCT_NOT_FOUND'] }) },
+        },
+      },
+      async (request, reply) => {
+        const changes = toChanges(request.body);
+        return deps.respond<Product>(
+          request,
+          reply,
+          routePrincipal('PATCH /inventory/:sku'),
+          (afterEffect) => deps.inventory.update(request.params.sku, changes, afterEffect),
+          (product) => ({ statusCode: 200, payload: ok(200, 'Product updated', presentProduct(product)) }),
         );
       },
     );

@@ -36,6 +36,17 @@ export const CreateProductBody = Type.Object(
 );
 export type CreateProductBody = Static<typeof CreateProductBody>;
 
+export const UpdateProductBody = Type.Object(
+  {
+    productName: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: PRINTABLE })),
+    price: Type.Optional(Type.Number({ minimum: 0, description: 'Decimal, at most two places; live reservations keep their price' })),
+    maxPerUser: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()], { description: 'null lifts the limit' })),
+    idempotencyKey: IdempotencyKeyField,
+  },
+  { additionalProperties: false, description: 'At least one of productName, price and maxPerUser; what is left out stays' },
+);
+export type UpdateProductBody = Static<typeof UpdateProductBody>;
+
 export const RestockBody = Type.Object(
   { quantity: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Units received' }), idempotencyKey: IdempotencyKeyField },
   { additionalProperties: false },
