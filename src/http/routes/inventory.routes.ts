@@ -149,7 +149,7 @@ export const inventoryRoutes =
         return deps.respond<Product>(
           request,
           reply,
-          routePrincipal('PATCH /inventory/:sku'),
+          routePrincipal(request),
           (afterEffect) => deps.inventory.update(request.params.sku, changes, afterEffect),
           (product) => ({ statusCode: 200, payload: ok(200, 'Product updated', presentProduct(product)) }),
         );
