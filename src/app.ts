@@ -19,11 +19,13 @@ import { Metrics } from './http/ops/metrics.js';
 import { Readiness } from './http/ops/readiness.js';
 import { registerRequestHooks } from './http/ops/request-hooks.js';
 import { requestIdOf } from './http/ops/request-id.js';
+import { swaggerOptions } from './http/openapi/openapi-document.js';
 import { refuseUnknownQueryParameters } from './http/query-rules.js';
 import { registerRateLimit } from './http/rate-limit.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import type { RouteDeps } from './http/route-deps.js';
 import { checkoutRoutes } from './http/routes/checkout.routes.js';
+import { docsRoutes } from './http/routes/docs.routes.js';
 import { healthRoutes } from './http/routes/health.routes.js';
 import { inventoryRoutes } from './http/routes/inventory.routes.js';
 import { metricsRoutes, type Scrape } from './http/routes/metrics.routes.js';
@@ -182,15 +184,9 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
 
   registerSecurityHeaders(app);
   if (config.corsOrigins.length > 0) {
-    await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST'], allowedHeaders: ['authorization', 'content-type', 'idempotency-key'] });
+    await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST', 'PATCH'], allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-idempotency-key'] });
   }
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'stockhold', version: '0.1.0', description: 'Inventory reservations for flash sales' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-      ...(config.auth.mode === 'jwt' ? { security: [{ bearer: [] }] } : {}),
-    },
-  });
+  await app.register(swagger, swaggerOptions);
   if (config.auth.mode === 'jwt') {
     registerAuth(app, makeTokenVerifier(config.auth, clock), { metricsToken: config.ops.metricsToken });
   } else {
@@ -211,7 +207,7 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   await app.register(inventoryRoutes(deps));
   await app.register(reservationRoutes(deps));
   await app.register(checkoutRoutes(deps));
-  app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
+  await app.register(docsRoutes);
 
   try {
     await app.ready();

@@ -7,6 +7,9 @@ import type { SuccessEnvelope } from './envelope.js';
 import { toErrorResponse } from './error-mapping.js';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
+/** Where clients written for other services put the key: the same key, the same semantics. */
+const ALIAS_HEADER = 'x-idempotency-key';
+const BODY_FIELD = 'idempotencyKey';
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -32,6 +35,27 @@ export const concretePath = (request: FastifyRequest): string => request.url.spl
 
 const hashBody = (body: unknown): string => createHash('sha256').update(canonicalJson(body ?? null)).digest('hex');
 
+/** The body as the request is identified: without the key itself, wherever the client sent it. */
+function withoutKeyField(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || !(BODY_FIELD in body)) return body;
+  const { [BODY_FIELD]: _key, ...rest } = body as Record<string, unknown>;
+  return rest;
+}
+
+/**
+ * The request's key from the Idempotency-Key header, its X-Idempotency-Key alias or the body's
+ * idempotencyKey field. One key per request: places that disagree are refused, not guessed at.
+ */
+export function idempotencyKeyOf(request: FastifyRequest): unknown {
+  const bodyKey = (request.body as Record<string, unknown> | null | undefined)?.[BODY_FIELD];
+  const sent = [request.headers[IDEMPOTENCY_HEADER], request.headers[ALIAS_HEADER], bodyKey].filter((key) => key !== undefined);
+  if (new Set(sent.map((key) => JSON.stringify(key))).size > 1) {
+    const message = 'Idempotency-Key, X-Idempotency-Key and idempotencyKey carry different keys; send one key';
+    throw new DomainError('VALIDATION_ERROR', message, { errors: [{ field: 'Idempotency-Key', message: 'differs from another key in the request' }] });
+  }
+  return sent[0];
+}
+
 /**
  * Runs a POST with Stripe's Idempotency-Key semantics: the first response is stored in the same
  * transaction as its effect and replayed byte for byte, with `Idempotent-Replayed: true`.
@@ -45,7 +69,7 @@ export function makeIdempotentResponder(service: IdempotencyService) {
     execute: (afterEffect?: AfterEffect<NoInfer<R>>) => Promise<R>,
     render: (result: NoInfer<R>) => Rendered,
   ): Promise<FastifyReply> {
-    const header = request.headers[IDEMPOTENCY_HEADER];
+    const header = idempotencyKeyOf(request);
     if (header === undefined) {
       let result: R;
       try {
@@ -71,7 +95,7 @@ export function makeIdempotentResponder(service: IdempotencyService) {
       key,
       method: request.method,
       path: concretePath(request),
-      requestHash: hashBody(request.body),
+      requestHash: hashBody(withoutKeyField(request.body)),
     });
     if (begun.kind === 'replay') {
       return reply.code(begun.statusCode).header('idempotent-replayed', 'true').type(JSON_TYPE).send(begun.body);

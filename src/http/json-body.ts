@@ -90,8 +90,25 @@ export function findDuplicateKey(json: string): string | undefined {
 }
 
 /**
- * Fastify's own JSON parser (prototype-poisoning refused), after a refusal of nesting deeper than
- * any schema allows, and before a refusal of duplicate keys.
+ * The key that made the parser refuse valid JSON (prototype poisoning: a `__proto__` key, or a
+ * `constructor` key holding `prototype`), so the refusal can name it; undefined for invalid JSON.
+ */
+export function findPoisonedKey(json: string): string | undefined {
+  let poisoned: string | undefined;
+  try {
+    JSON.parse(json, function (this: Record<string, unknown>, key, value: unknown) {
+      if (key === '__proto__' || (key === 'constructor' && value !== null && typeof value === 'object' && 'prototype' in value)) poisoned ??= key;
+      return value;
+    });
+  } catch {
+    return undefined;
+  }
+  return poisoned;
+}
+
+/**
+ * Fastify's own JSON parser (prototype-poisoning refused, naming the key), after a refusal of
+ * nesting deeper than any schema allows, and before a refusal of duplicate keys.
  */
 export function useStrictJsonParser(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -102,6 +119,11 @@ export function useStrictJsonParser(app: FastifyInstance): void {
       return done(new DomainError('VALIDATION_ERROR', message, { errors: [{ field: '(body)', message: 'nested too deep' }] }));
     }
     parseJson(request, body as string, (err, value) => {
+      const poisoned = err ? findPoisonedKey(body as string) : undefined;
+      if (poisoned !== undefined) {
+        const message = `the JSON body has a "${poisoned}" key, which is refused: it could rewrite object prototypes`;
+        return done(new DomainError('VALIDATION_ERROR', message, { errors: [{ field: poisoned, message: 'is not allowed as a key' }] }));
+      }
       if (err) return done(err);
       const duplicate = findDuplicateKey(body as string);
       if (duplicate === undefined) return done(null, value);

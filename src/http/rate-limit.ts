@@ -11,7 +11,7 @@ import { boundedKey, WindowCounters } from './rate-limit-store.js';
 import { isValidUserId } from './schemas/common.schema.js';
 
 /** Load balancers poll health and tools fetch the spec: neither should ever be refused. */
-const EXEMPT_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/livez', '/readyz', '/metrics', '/openapi.json']);
+export const RATE_LIMIT_EXEMPT_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/livez', '/readyz', '/metrics', '/openapi.json', '/openapi.yaml']);
 const RESERVE_ROUTE = '/inventory/reserve';
 
 export const DEFAULT_KEY_PREFIX = 'stockhold:rate-limit:';
@@ -195,7 +195,7 @@ export async function registerRateLimit(
   };
   const exempt = (request: FastifyRequest): boolean => {
     const route = request.routeOptions.url;
-    return route !== undefined && EXEMPT_ROUTES.has(route);
+    return route !== undefined && RATE_LIMIT_EXEMPT_ROUTES.has(route);
   };
 
   // onRequest, after the auth hook has named the principal: a client over its limit is refused

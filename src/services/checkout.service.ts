@@ -26,7 +26,8 @@ export interface ConfirmResult {
 }
 
 export type CancelCheckoutTarget = { orderId: string } | { reservationId: string };
-export type CancelCheckoutResult = { kind: 'order'; order: Order } | { kind: 'reservation'; reservation: Reservation };
+/** `repeated`: it was already cancelled, and this call changed nothing. */
+export type CancelCheckoutResult = ({ kind: 'order'; order: Order } | { kind: 'reservation'; reservation: Reservation }) & { repeated: boolean };
 
 export class CheckoutService {
   constructor(private readonly deps: CheckoutServiceDeps) {}
@@ -137,10 +138,10 @@ export class CheckoutService {
       switch (reservation.status) {
         case 'RESERVED': {
           const cancelled = await releaseReservation(tx, reservation, 'CANCELLED', now, emit);
-          return cancelled ? commit({ kind: 'reservation', reservation: cancelled }) : refuse(stateError(reservation.status));
+          return cancelled ? commit({ kind: 'reservation', reservation: cancelled, repeated: false }) : refuse(stateError(reservation.status));
         }
         case 'CANCELLED':
-          return commit({ kind: 'reservation', reservation });
+          return commit({ kind: 'reservation', reservation, repeated: true });
         case 'EXPIRED':
           return refuse(new DomainError('RESERVATION_EXPIRED', 'Reservation has expired', { reservationId: reservation.id }));
         case 'CONFIRMED': {
@@ -157,8 +158,8 @@ export class CheckoutService {
     paymentStatus: PaymentStatus,
     now: number,
     emit: Emit,
-  ): Promise<Ending<{ kind: 'order'; order: Order }>> {
-    if (order.status === 'CANCELLED') return commit({ kind: 'order', order });
+  ): Promise<Ending<{ kind: 'order'; order: Order; repeated: boolean }>> {
+    if (order.status === 'CANCELLED') return commit({ kind: 'order', order, repeated: true });
     if (!canMoveOrder(order.status, 'CANCELLED')) {
       return refuse(
         new DomainError('INVALID_STATE', `A ${order.status.toLowerCase()} order cannot be cancelled`, {
@@ -185,7 +186,7 @@ export class CheckoutService {
     const cancelled: Order = { ...order, status: 'CANCELLED', paymentStatus, updatedAt: now, cancelledAt: now };
     emit('order.cancelled', { order: cancelled });
     emit('stock.changed', { skus: order.items.map((item) => item.sku) });
-    return commit({ kind: 'order', order: cancelled });
+    return commit({ kind: 'order', order: cancelled, repeated: false });
   }
 
   /** `viewer`, when given, must own it; otherwise it is answered per the ownership policy. */

@@ -4,7 +4,7 @@ import type { DomainEvents } from '../domain/events.js';
 import { invalidSku, isValidSku, normaliseSku } from '../domain/sku.js';
 import type { NewProduct, Product, StockMovement } from '../domain/types.js';
 import { isCheckViolation } from '../storage/store-errors.js';
-import type { Store, StoreTx } from '../storage/store.js';
+import type { ProductDetails, Store, StoreTx } from '../storage/store.js';
 import { DEMO_CATALOG } from './demo-catalog.js';
 import { decodeCursor, invalidCursor, toPage, type PageOf } from './pagination.js';
 import { atomically, commit, refuse, rollBack, type AfterEffect } from './unit-of-work.js';
@@ -93,6 +93,31 @@ export class InventoryService {
       }
       return commit(result);
     });
+  }
+
+  /**
+   * An admin's edit of name, price and purchase limit; what is left out stays. Stock is not
+   * touched, so nothing goes to the ledger. Live reservations keep the price they were made at;
+   * a lower limit refuses new reserves beyond it and leaves existing holds alone.
+   */
+  update(rawSku: string, changes: Partial<ProductDetails>, afterEffect?: AfterEffect<Product>): Promise<Product> {
+    const sku = normaliseSku(rawSku);
+    const { store, clock, events } = this.deps;
+    return atomically(store, events, async (tx) => {
+      const before = await tx.products.get(sku);
+      if (!before) return refuse(productNotFound(sku));
+      const details: ProductDetails = {
+        productName: changes.productName ?? before.productName,
+        priceMinor: changes.priceMinor ?? before.priceMinor,
+        maxPerUser: changes.maxPerUser === undefined ? before.maxPerUser : changes.maxPerUser,
+      };
+      const unchanged =
+        details.productName === before.productName && details.priceMinor === before.priceMinor && details.maxPerUser === before.maxPerUser;
+      // Idempotent: the same edit again changes nothing, not even updatedAt.
+      if (unchanged) return commit(before);
+      await tx.products.update(sku, details, clock.now());
+      return commit(await readBack(tx, sku));
+    }, afterEffect);
   }
 
   /**

@@ -41,6 +41,11 @@ export interface ReserveResult {
   replayed: boolean;
 }
 
+export interface CancelledReservation {
+  reservation: Reservation;
+  repeated: boolean;
+}
+
 /** Past this many live holders a sold-out sku is still refused from the hint, but in a transaction. */
 const MAX_LISTED_HOLDERS = 10_000;
 
@@ -210,7 +215,8 @@ export class ReservationService {
     });
   }
 
-  cancel(id: string, userId: string, afterEffect?: AfterEffect<Reservation>): Promise<Reservation> {
+  /** `repeated`: it was already cancelled, and this call changed nothing. */
+  cancel(id: string, userId: string, afterEffect?: AfterEffect<CancelledReservation>): Promise<CancelledReservation> {
     const { store, clock, events } = this.deps;
     return atomically(store, events, async (tx, emit) => {
       const now = clock.now();
@@ -221,10 +227,10 @@ export class ReservationService {
       switch (reservation.status) {
         case 'RESERVED': {
           const cancelled = await releaseReservation(tx, reservation, 'CANCELLED', now, emit);
-          return cancelled ? commit(cancelled) : refuse(invalidState(reservation));
+          return cancelled ? commit({ reservation: cancelled, repeated: false }) : refuse(invalidState(reservation));
         }
         case 'CANCELLED':
-          return commit(reservation);
+          return commit({ reservation, repeated: true });
         case 'EXPIRED':
           return refuse(new DomainError('RESERVATION_EXPIRED', 'Reservation has expired', { reservationId: id }));
         case 'CONFIRMED':

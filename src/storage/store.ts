@@ -62,10 +62,19 @@ export interface StockCorrection {
 export type DueScope = { sku: string };
 
 /** Products and their stock counters. Every counter change appends its ledger row, in the same transaction. */
+/** What an edit may change on a product. */
+export interface ProductDetails {
+  productName: string;
+  priceMinor: number;
+  maxPerUser: number | null;
+}
+
 export interface ProductRepository {
   /** False, changing nothing, when the sku exists. Units on hand arrive with a RECEIVE movement. */
   insert(product: NewProduct, at: number): Promise<boolean>;
   updateDetails(sku: string, productName: string, priceMinor: number, at: number): Promise<void>;
+  /** An admin's edit: name, price and purchase limit as given; stock is not touched. */
+  update(sku: string, details: ProductDetails, at: number): Promise<void>;
   get(sku: string): Promise<Product | null>;
   /** The products of the skus that exist, in sku order. */
   getMany(skus: readonly string[]): Promise<Product[]>;

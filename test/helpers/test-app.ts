@@ -1,4 +1,5 @@
-import type { FastifyBaseLogger, LightMyRequestResponse } from 'fastify';
+import assert from 'node:assert/strict';
+import type { FastifyBaseLogger, FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type Stockhold } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { ManualClock } from '../../src/domain/clock.js';
@@ -6,6 +7,7 @@ import { DomainEvents } from '../../src/domain/events.js';
 import { prepareStore } from '../../src/startup/prepare-store.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { Store } from '../../src/storage/store.js';
+import { DocumentConformance } from './openapi-conformance.js';
 import { openPostgresTestStore } from './postgres.js';
 
 export const TTL_MS = 300_000;
@@ -51,6 +53,7 @@ export async function startTestApp(
     throw err;
   }
   const stockhold = await buildApp({ config, store, clock, ...(options.logger ? { logger: options.logger } : {}) });
+  checkAnswersAgainstDocument(stockhold.app);
   return { ...stockhold, clock, close: () => stockhold.app.close() };
 }
 
@@ -91,4 +94,30 @@ export async function reserve(t: Stockhold, userId: string, sku: string, quantit
 
 export async function productOf(t: Stockhold, sku: string) {
   return (await get(t, `/inventory/${sku}`)).body.data;
+}
+
+const conformanceByDocument = new Map<string, DocumentConformance>();
+
+/**
+ * From now on every `app.inject` answer is checked against the app's own OpenAPI document: an
+ * undocumented status, body field or header fails the request's test at the call.
+ */
+export function checkAnswersAgainstDocument(app: FastifyInstance): void {
+  const document = app.swagger() as Record<string, unknown>;
+  const key = JSON.stringify(document);
+  let conformance = conformanceByDocument.get(key);
+  if (!conformance) {
+    conformance = new DocumentConformance(document);
+    conformanceByDocument.set(key, conformance);
+  }
+  const checker = conformance;
+  const inject = app.inject.bind(app) as (options: InjectOptions | string) => Promise<LightMyRequestResponse>;
+  const checked = async (options: InjectOptions | string) => {
+    const res = await inject(options);
+    const { method = 'GET', url = '/' } = typeof options === 'string' ? { url: options } : options;
+    const violations = checker.violations(String(method), String(url), { status: res.statusCode, headers: res.headers, body: res.body });
+    assert.deepEqual(violations, [], 'the answer departs from GET /openapi.json');
+    return res;
+  };
+  (app as unknown as { inject: typeof checked }).inject = checked;
 }

@@ -3,11 +3,15 @@ import { describe, it } from 'node:test';
 import { get, startTestApp, TEST_STORE } from '../helpers/test-app.js';
 
 describe('GET /healthz', () => {
-  it('answers 200 while the store answers', async () => {
+  it('answers 200 with the server time and its uptime while the store answers', async () => {
     const t = await startTestApp();
     const res = await get(t, '/healthz');
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body.data, { status: 'ok', store: TEST_STORE });
+    assert.deepEqual(res.body.data, { status: 'ok', store: TEST_STORE, time: new Date(t.clock.now()).toISOString(), uptime: 0 });
+    t.clock.advance(90_500);
+    const later = await get(t, '/healthz');
+    assert.equal(later.body.data.time, new Date(t.clock.now()).toISOString());
+    assert.equal(later.body.data.uptime, 90.5);
     await t.close();
   });
 

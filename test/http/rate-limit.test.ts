@@ -8,7 +8,7 @@ import { buildApp, type Stockhold } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { clientKey, perProcessLimitWarning } from '../../src/http/rate-limit.js';
 import { freePort } from '../process/server-process.js';
-import { openTestStore } from '../helpers/test-app.js';
+import { checkAnswersAgainstDocument, openTestStore } from '../helpers/test-app.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SECRET = 'rate-limit-test-secret-0123456789abcdef';
@@ -37,6 +37,7 @@ after(async () => {
 async function start(env: Record<string, string>, rateLimitKeyPrefix?: string): Promise<Stockhold> {
   const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: 'sqlite::memory:', ...env });
   const stockhold = await buildApp({ config, store: await openTestStore(), rateLimitKeyPrefix });
+  checkAnswersAgainstDocument(stockhold.app);
   apps.push(stockhold);
   return stockhold;
 }

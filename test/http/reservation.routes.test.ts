@@ -87,7 +87,6 @@ describe('reservation routes', () => {
       [{ userId: 7, sku: 'HOT', quantity: 1 }, 'userId'],
       [{ sku: 'HOT', quantity: 1 }, 'userId'],
       [{ userId: 'u', quantity: 1 }, 'sku'],
-      [{ userId: 'u', sku: 'HOT' }, 'quantity'],
       [{ userId: 'u', items: [] }, 'items'],
       [{ userId: 'u', items: Array.from({ length: 51 }, (_, i) => ({ sku: `S${i}`, quantity: 1 })) }, 'items'],
       [{ userId: 'u', sku: 'HOT', quantity: 1, items: [{ sku: 'HOT', quantity: 1 }] }, 'items'],

@@ -20,7 +20,7 @@ declare module 'fastify' {
   }
 }
 
-const ALLOWED: Record<Exclude<Access, 'public'>, readonly Role[]> = {
+export const ALLOWED_ROLES: Record<Exclude<Access, 'public'>, readonly Role[]> = {
   user: ['customer', 'service', 'admin'],
   staff: ['service', 'admin'],
   admin: ['admin'],
@@ -64,7 +64,7 @@ export function registerAuth(app: FastifyInstance, verify: TokenVerifier | null,
     if (access === 'metrics' && metricsToken !== undefined && sameSecret(token, metricsToken)) return;
     const principal = await verify(token);
     request.principal = principal;
-    if (access !== 'public' && !ALLOWED[access].includes(principal.role)) {
+    if (access !== 'public' && !ALLOWED_ROLES[access].includes(principal.role)) {
       throw new DomainError('FORBIDDEN', `The ${principal.role} role may not call this route`, { role: principal.role });
     }
   });

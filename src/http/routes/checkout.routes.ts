@@ -8,7 +8,8 @@ import { ok } from '../envelope.js';
 import { BODY_LIMITS } from '../json-body.js';
 import { presentOrder, presentReservation } from '../presenters.js';
 import { routePrincipal, userPrincipal, type RouteDeps } from '../route-deps.js';
-import { Envelope, ErrorEnvelope } from '../schemas/common.schema.js';
+import { Envelope } from '../schemas/common.schema.js';
+import { refusals } from '../schemas/error.schema.js';
 import { CheckoutCancelBody, OrderParams, OrderView, PaymentBody } from '../schemas/order.schema.js';
 import { ReservationActionBody, ReservationView } from '../schemas/reservation.schema.js';
 
@@ -30,7 +31,11 @@ export const checkoutRoutes =
         schema: {
           tags: ['checkout'],
           body: ReservationActionBody,
-          response: { 200: Envelope(OrderView), 201: Envelope(OrderView), 400: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope },
+          response: {
+            200: Envelope(OrderView, 'The reservation was already confirmed: its order, with isIdempotent true'),
+            201: Envelope(OrderView, 'Confirmed: the new order'),
+            ...refusals({ 400: ['VALIDATION_ERROR', 'RESERVATION_EXPIRED', 'INVALID_STATE'], 403: ['NOT_OWNER'], 404: ['RESERVATION_NOT_FOUND'] }),
+          },
         },
       },
       async (request, reply) => {
@@ -56,10 +61,12 @@ export const checkoutRoutes =
           tags: ['checkout'],
           body: CheckoutCancelBody,
           response: {
-            200: Envelope(Type.Union([OrderView, ReservationView])),
-            400: ErrorEnvelope,
-            403: ErrorEnvelope,
-            404: ErrorEnvelope,
+            200: Envelope(Type.Union([OrderView, ReservationView]), 'Cancelled (isIdempotent true when it already was): the order, or the open reservation'),
+            ...refusals({
+              400: ['VALIDATION_ERROR', 'RESERVATION_EXPIRED', 'INVALID_STATE'],
+              403: ['NOT_OWNER'],
+              404: ['RESERVATION_NOT_FOUND', 'ORDER_NOT_FOUND'],
+            }),
           },
         },
       },
@@ -71,20 +78,22 @@ export const checkoutRoutes =
           reply,
           userPrincipal(userId),
           (afterEffect) => deps.checkout.cancel(target, userId, afterEffect),
-          (result) =>
-            result.kind === 'order'
-              ? { statusCode: 200, payload: ok(200, 'Order cancelled', presentOrder(result.order)) }
+          (result) => {
+            const already = result.repeated ? ' already' : '';
+            return result.kind === 'order'
+              ? { statusCode: 200, payload: ok(200, `Order${already} cancelled`, presentOrder(result.order, result.repeated)) }
               : {
                   statusCode: 200,
-                  payload: ok(200, 'Reservation cancelled', presentReservation(result.reservation, deps.clock.now())),
-                },
+                  payload: ok(200, `Reservation${already} cancelled`, presentReservation(result.reservation, deps.clock.now(), result.repeated)),
+                };
+          },
         );
       },
     );
 
     app.get(
       '/order/:orderId',
-      { schema: { tags: ['orders'], params: OrderParams, response: { 200: Envelope(OrderView), 404: ErrorEnvelope } } },
+      { schema: { tags: ['orders'], params: OrderParams, response: { 200: Envelope(OrderView), ...refusals({ 400: ['VALIDATION_ERROR'], 404: ['ORDER_NOT_FOUND'] }) } } },
       async (request) => ok(200, 'Order retrieved', presentOrder(await deps.checkout.getOrder(request.params.orderId, viewerOf(request)))),
     );
 
@@ -98,7 +107,7 @@ export const checkoutRoutes =
           tags: ['orders'],
           params: OrderParams,
           body: PaymentBody,
-          response: { 200: Envelope(OrderView), 400: ErrorEnvelope, 404: ErrorEnvelope },
+          response: { 200: Envelope(OrderView), ...refusals({ 400: ['VALIDATION_ERROR', 'INVALID_STATE'], 404: ['ORDER_NOT_FOUND'] }) },
         },
       },
       async (request, reply) => {

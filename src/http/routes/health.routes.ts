@@ -1,10 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { StoreUnavailableError } from '../../domain/store-unavailable.js';
-import { failure, ok } from '../envelope.js';
+import { DomainError } from '../../domain/errors.js';
+import { ok } from '../envelope.js';
 import type { Readiness } from '../ops/readiness.js';
 import type { RouteDeps } from '../route-deps.js';
-import { Envelope, ErrorEnvelope } from '../schemas/common.schema.js';
+import { Envelope } from '../schemas/common.schema.js';
+import { refusals } from '../schemas/error.schema.js';
+
+const HealthView = Type.Object(
+  {
+    status: Type.Literal('ok'),
+    store: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')]),
+    time: Type.String({ format: 'date-time', description: "The server's clock" }),
+    uptime: Type.Number({ description: 'Seconds since this server process started serving' }),
+  },
+  { additionalProperties: false },
+);
 
 /** A store that has not answered a ping in this long is not answering. */
 const PING_TIMEOUT_MS = 2_000;
@@ -30,22 +42,23 @@ async function pingStore(deps: RouteDeps): Promise<void> {
 export const healthRoutes =
   (deps: RouteDeps, readiness: Readiness): FastifyPluginAsyncTypebox =>
   async (app) => {
+    const startedAt = deps.clock.now();
     const probe = { access: 'public' as const, servedWhileDraining: true };
     app.get(
       '/livez',
-      { config: probe, schema: { tags: ['health'], response: { 200: Envelope(Type.Object({ status: Type.Literal('live') })) } } },
+      { config: probe, schema: { tags: ['health'], summary: 'Whether the process runs', response: { 200: Envelope(Type.Object({ status: Type.Literal('live') }, { additionalProperties: false })) } } },
       async () => ok(200, 'OK', { status: 'live' as const }),
     );
     app.get(
       '/readyz',
       {
         config: probe,
-        schema: { tags: ['health'], response: { 200: Envelope(Type.Object({ status: Type.Literal('ready') })), 503: ErrorEnvelope } },
+        schema: { tags: ['health'], summary: 'Whether to send this process traffic', response: { 200: Envelope(Type.Object({ status: Type.Literal('ready') }, { additionalProperties: false })), ...refusals({ 503: ['SERVICE_UNAVAILABLE'] }) } },
       },
-      async (_request, reply) => {
+      async () => {
         if (readiness.state !== 'ready') {
           const message = readiness.draining ? 'The server is shutting down' : 'The server is starting';
-          return reply.code(503).header('retry-after', '1').send(failure(503, 'SERVICE_UNAVAILABLE', message, { state: readiness.state }));
+          throw new DomainError('SERVICE_UNAVAILABLE', message, { state: readiness.state, retryAfterSeconds: 1 });
         }
         await pingStore(deps);
         return ok(200, 'OK', { status: 'ready' as const });
@@ -57,12 +70,14 @@ export const healthRoutes =
         config: probe,
         schema: {
           tags: ['health'],
-          response: { 200: Envelope(Type.Object({ status: Type.String(), store: Type.String() })), 503: ErrorEnvelope },
+          summary: 'Whether the server and its store answer',
+          response: { 200: Envelope(HealthView), ...refusals({ 503: ['SERVICE_UNAVAILABLE'] }) },
         },
       },
       async () => {
         await pingStore(deps);
-        return ok(200, 'OK', { status: 'ok', store: deps.store.kind });
+        const now = deps.clock.now();
+        return ok(200, 'OK', { status: 'ok' as const, store: deps.store.kind, time: new Date(now).toISOString(), uptime: (now - startedAt) / 1000 });
       },
     );
   };

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError } from '../../domain/errors.js';
-import type { Reservation } from '../../domain/types.js';
-import type { ReserveResult } from '../../services/reservation.service.js';
+import type { CancelledReservation, ReserveResult } from '../../services/reservation.service.js';
 import { viewerOf } from '../auth/auth-hooks.js';
 import { ok } from '../envelope.js';
 import { BODY_LIMITS } from '../json-body.js';
 import { presentReservation } from '../presenters.js';
 import { userPrincipal, type RouteDeps } from '../route-deps.js';
-import { Envelope, ErrorEnvelope } from '../schemas/common.schema.js';
+import { Envelope } from '../schemas/common.schema.js';
+import { refusals } from '../schemas/error.schema.js';
 import {
   ReservationActionBody,
   ReservationParams,
@@ -20,8 +20,8 @@ function linesOf(body: ReserveBody) {
   if (single && body.items !== undefined) throw shapeError('send either sku and quantity, or items, not both');
   if (body.items) return body.items;
   if (body.sku === undefined) throw shapeError('sku is required (or send items)', 'sku');
-  if (body.quantity === undefined) throw shapeError('quantity is required', 'quantity');
-  return [{ sku: body.sku, quantity: body.quantity }];
+  // The seed's clients reserve one unit without naming a quantity.
+  return [{ sku: body.sku, quantity: body.quantity ?? 1 }];
 }
 
 const shapeError = (message: string, field = 'items') =>
@@ -37,7 +37,15 @@ export const reservationRoutes =
         schema: {
           tags: ['reservations'],
           body: ReserveBody,
-          response: { 200: Envelope(ReservationView), 201: Envelope(ReservationView), 400: ErrorEnvelope, 404: ErrorEnvelope, 409: ErrorEnvelope },
+          response: {
+            200: Envelope(ReservationView, 'You already hold an identical live reservation: it, with isIdempotent true'),
+            201: Envelope(ReservationView, 'Reserved'),
+            ...refusals({
+              400: ['VALIDATION_ERROR', 'INSUFFICIENT_INVENTORY', 'PURCHASE_LIMIT_EXCEEDED'],
+              404: ['PRODUCT_NOT_FOUND'],
+              409: ['RESERVATION_CONFLICT'],
+            }),
+          },
         },
       },
       async (request, reply) => {
@@ -64,7 +72,7 @@ export const reservationRoutes =
         schema: {
           tags: ['reservations'],
           params: ReservationParams,
-          response: { 200: Envelope(ReservationView), 404: ErrorEnvelope },
+          response: { 200: Envelope(ReservationView), ...refusals({ 400: ['VALIDATION_ERROR'], 404: ['RESERVATION_NOT_FOUND'] }) },
         },
       },
       async (request) => {
@@ -81,19 +89,22 @@ export const reservationRoutes =
         schema: {
           tags: ['reservations'],
           body: ReservationActionBody,
-          response: { 200: Envelope(ReservationView), 400: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope },
+          response: {
+            200: Envelope(ReservationView, 'Cancelled; isIdempotent true when it already was'),
+            ...refusals({ 400: ['VALIDATION_ERROR', 'RESERVATION_EXPIRED', 'INVALID_STATE'], 403: ['NOT_OWNER'], 404: ['RESERVATION_NOT_FOUND'] }),
+          },
         },
       },
       async (request, reply) => {
         const { reservationId, userId } = request.body;
-        return deps.respond<Reservation>(
+        return deps.respond<CancelledReservation>(
           request,
           reply,
           userPrincipal(userId),
           (afterEffect) => deps.reservations.cancel(reservationId, userId, afterEffect),
-          (reservation) => ({
+          ({ reservation, repeated }) => ({
             statusCode: 200,
-            payload: ok(200, 'Reservation cancelled', presentReservation(reservation, deps.clock.now())),
+            payload: ok(200, repeated ? 'Reservation already cancelled' : 'Reservation cancelled', presentReservation(reservation, deps.clock.now(), repeated)),
           }),
         );
       },

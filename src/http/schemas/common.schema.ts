@@ -31,6 +31,11 @@ export const SkuInput = Type.String({
 });
 export const Quantity = Type.Integer({ minimum: 1, maximum: 10_000 });
 
+/** The Idempotency-Key, for clients that send it in the body; the header is the usual place. */
+export const IdempotencyKeyField = Type.Optional(
+  Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$', description: 'Alias of the Idempotency-Key header' }),
+);
+
 export const PageQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })),
@@ -39,39 +44,43 @@ export const PageQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const PageMeta = Type.Object({
-  limit: Type.Integer(),
-  nextCursor: Type.Optional(Type.String()),
-});
+export const PageMeta = Type.Object(
+  {
+    limit: Type.Integer(),
+    nextCursor: Type.Optional(Type.String({ description: 'Pass as cursor for the next page; absent on the last page' })),
+  },
+  { additionalProperties: false },
+);
 
-export const LineItemView = Type.Object({
-  sku: Type.String(),
-  quantity: Type.Integer(),
-  unitPrice: Type.Number(),
-});
+export const LineItemView = Type.Object(
+  {
+    sku: Type.String(),
+    quantity: Type.Integer(),
+    unitPrice: Type.Number({ description: 'The price when reserved' }),
+  },
+  { additionalProperties: false },
+);
 
 /** The success envelope every route answers with. */
-export const Envelope = <T extends TSchema>(data: T) =>
-  Type.Object({
-    success: Type.Literal(true),
-    statusCode: Type.Integer(),
-    message: Type.String(),
-    data,
-  });
+export const Envelope = <T extends TSchema>(data: T, description?: string) =>
+  Type.Object(
+    {
+      success: Type.Literal(true),
+      statusCode: Type.Integer(),
+      message: Type.String(),
+      data,
+    },
+    { additionalProperties: false, ...(description ? { description } : {}) },
+  );
 
 export const PagedEnvelope = <T extends TSchema>(item: T) =>
-  Type.Object({
-    success: Type.Literal(true),
-    statusCode: Type.Integer(),
-    message: Type.String(),
-    data: Type.Array(item),
-    meta: PageMeta,
-  });
-
-export const ErrorEnvelope = Type.Object({
-  success: Type.Literal(false),
-  statusCode: Type.Integer(),
-  error: Type.String(),
-  code: Type.String(),
-  details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-});
+  Type.Object(
+    {
+      success: Type.Literal(true),
+      statusCode: Type.Integer(),
+      message: Type.String(),
+      data: Type.Array(item),
+      meta: PageMeta,
+    },
+    { additionalProperties: false },
+  );

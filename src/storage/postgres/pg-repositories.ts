@@ -78,6 +78,9 @@ function pgProducts(db: Connection): ProductRepository {
     async updateDetails(sku, productName, priceMinor, at) {
       await db.count(q.updateProductDetails, [sku, productName, priceMinor, at]);
     },
+    async update(sku, details, at) {
+      await db.count(q.updateProduct, [sku, details.productName, details.priceMinor, details.maxPerUser, at]);
+    },
     async get(sku) {
       const [row] = await db.rows<ProductRow>(q.getProduct, [sku]);
       return row ? toProduct(row) : null;

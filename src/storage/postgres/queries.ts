@@ -15,6 +15,7 @@ export const pgQueries = {
   insertProduct: sql('insert_product', `INSERT INTO products
     (sku, product_name, price_minor, on_hand, reserved, sold, max_per_user, created_at, updated_at)
     VALUES ($1, $2, $3, $4, 0, 0, $5, $6, $6) ON CONFLICT (sku) DO NOTHING`),
+  updateProduct: sql('update_product', 'UPDATE products SET product_name = $2, price_minor = $3, max_per_user = $4, updated_at = $5 WHERE sku = $1'),
   updateProductDetails: sql('update_product_details', `UPDATE products SET product_name = $2, price_minor = $3, updated_at = $4
     WHERE sku = $1 AND (product_name <> $2 OR price_minor <> $3)`),
   getProduct: sql('get_product', 'SELECT * FROM products WHERE sku = $1'),

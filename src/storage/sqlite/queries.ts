@@ -9,6 +9,7 @@ export function prepareSqliteQueries(db: Database.Database) {
   return {
     insertProduct: prepare(`INSERT INTO products (sku, product_name, price_minor, on_hand, reserved, sold, max_per_user, created_at, updated_at)
       VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?) ON CONFLICT (sku) DO NOTHING`),
+    updateProduct: prepare('UPDATE products SET product_name = ?, price_minor = ?, max_per_user = ?, updated_at = ? WHERE sku = ?'),
     updateProductDetails: prepare(`UPDATE products SET product_name = ?, price_minor = ?, updated_at = ?
       WHERE sku = ? AND (product_name <> ? OR price_minor <> ?)`),
     getProduct: prepare('SELECT * FROM products WHERE sku = ?'),

@@ -70,6 +70,9 @@ function sqliteProducts(
     async updateDetails(sku, productName, priceMinor, at) {
       q.updateProductDetails.run(productName, priceMinor, at, sku, productName, priceMinor);
     },
+    async update(sku, details, at) {
+      q.updateProduct.run(details.productName, details.priceMinor, details.maxPerUser, at, sku);
+    },
     get,
     async getMany(skus) {
       // Most reserves name one sku: a primary-key lookup beats unpacking a JSON array.
