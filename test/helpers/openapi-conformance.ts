@@ -35,8 +35,11 @@ const UNDOCUMENTED_PREFIXES = ['/docs'];
 
 /** Answered before routing, on any path (see the document's info.description). */
 const UNROUTED = new Map<number, string[]>([
-  [400, ['BAD_REQUEST']],
+  // The body of a request no route takes is still read, so it can be refused as a body first.
+  [400, ['BAD_REQUEST', 'VALIDATION_ERROR', 'INVALID_JSON']],
   [404, ['ROUTE_NOT_FOUND']],
+  [413, ['PAYLOAD_TOO_LARGE']],
+  [415, ['UNSUPPORTED_MEDIA_TYPE']],
   [429, ['RATE_LIMITED']],
 ]);
 

@@ -66,7 +66,8 @@ const isMutation = (method: string): boolean => method !== 'GET' && method !== '
 /** Refusals every operation of a kind may answer, on top of its own. */
 function sharedRefusals(method: string, access: Access, path: string): Record<number, ErrorCode[]> {
   const shared: Record<number, ErrorCode[]> = {
-    400: isMutation(method) ? ['VALIDATION_ERROR', 'INVALID_JSON', 'BAD_REQUEST'] : ['BAD_REQUEST'],
+    // Every route refuses query parameters it does not declare (VALIDATION_ERROR).
+    400: isMutation(method) ? ['VALIDATION_ERROR', 'INVALID_JSON', 'BAD_REQUEST'] : ['VALIDATION_ERROR', 'BAD_REQUEST'],
     401: ['UNAUTHENTICATED'],
     500: ['INTERNAL_ERROR'],
     503: ['SERVICE_UNAVAILABLE'],
@@ -146,7 +147,7 @@ const INFO_DESCRIPTION = [
   'Holds scarce stock for shoppers during a flash sale and turns holds into orders, never selling a unit it does not have.',
   'Every answer is a JSON envelope: `success`, `statusCode`, then `message` and `data` (success) or `error`, `code` and optional `details` (refusal). Program against `code`.',
   'Authentication: with `AUTH_MODE=jwt`, send `Authorization: Bearer <token>`; each operation names the roles it accepts. With `AUTH_MODE=off` (development only) no token is checked and 401/403 `FORBIDDEN` never occur.',
-  'Answered before routing, on any path: 404 `ROUTE_NOT_FOUND` (no route for the method and path), 400 `BAD_REQUEST` (malformed URL or HTTP), 429 `RATE_LIMITED` (unknown paths count against the limit too), 408 `REQUEST_TIMEOUT` and 431 `HEADERS_TOO_LARGE`.',
+  'Answered before routing, on any path: 404 `ROUTE_NOT_FOUND` (no route for the method and path), 400 `BAD_REQUEST` (malformed URL or HTTP), 429 `RATE_LIMITED` (unknown paths count against the limit too), 408 `REQUEST_TIMEOUT` and 431 `HEADERS_TOO_LARGE`; a body sent to a path no route takes is still read, so it may first be refused as a body (400 `VALIDATION_ERROR` or `INVALID_JSON`, 413 `PAYLOAD_TOO_LARGE`, 415 `UNSUPPORTED_MEDIA_TYPE`).',
 ].join('\n\n');
 
 export const swaggerOptions: SwaggerOptions = {
