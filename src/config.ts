@@ -2,6 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { parseBackupConfig, parseTlsConfig, type BackupConfig, type TlsConfig } from './config-operations.js';
 
 /** How a JWT's signature is checked: a shared secret (HS256), one public key, or a JWKS file. */
 export type JwtKey =
@@ -54,6 +55,10 @@ export interface Config {
   trustProxy: TrustProxy;
   /** Operating the process: drain deadline, access log, metrics. */
   ops: OpsConfig;
+  /** Scheduled online backups of the SQLite store (BACKUP_DIR, BACKUP_INTERVAL, BACKUP_KEEP). */
+  backup: BackupConfig;
+  /** HTTPS served directly (TLS_CERT_FILE, TLS_KEY_FILE); off: plain HTTP, for a proxy to terminate TLS. */
+  tls: TlsConfig;
 }
 
 export interface OpsConfig {
@@ -347,5 +352,7 @@ export function loadConfig(env: Env = process.env, cwd?: string): Readonly<Confi
     rateLimit: Object.freeze(parseRateLimit(env)),
     trustProxy: parseTrustProxy(read(env, 'TRUST_PROXY')),
     ops: parseOps(env),
+    backup: Object.freeze(parseBackupConfig(env, database, cwd)),
+    tls: Object.freeze(parseTlsConfig(env)),
   });
 }

@@ -63,9 +63,9 @@ export interface CleanupOwner {
   after(fn: () => Promise<void> | void): void;
 }
 
-/** Spawns `node --import tsx <script>` in the repository root with the given environment. */
-export function spawnNode(t: CleanupOwner, script: string, env: NodeJS.ProcessEnv): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Spawns `node --import tsx <script> [args]` in the repository root with the given environment. */
+export function spawnNode(t: CleanupOwner, script: string, env: NodeJS.ProcessEnv, args: readonly string[] = []): Spawned {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
   let err = '';
@@ -91,8 +91,8 @@ export function spawnNode(t: CleanupOwner, script: string, env: NodeJS.ProcessEn
 }
 
 /** Runs a script to completion and returns its exit status and output. */
-export async function runNode(t: CleanupOwner, script: string, env: NodeJS.ProcessEnv) {
-  const run = spawnNode(t, script, env);
+export async function runNode(t: CleanupOwner, script: string, env: NodeJS.ProcessEnv, args: readonly string[] = []) {
+  const run = spawnNode(t, script, env, args);
   const exit = await run.exited;
   return { ...exit, stdout: run.stdout(), stderr: run.stderr() };
 }

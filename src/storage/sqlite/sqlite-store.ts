@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store, StoreTx, WriteQueue } from '../store.js';
 import { StoreUnavailableError } from '../../domain/store-unavailable.js';
+import { backupSqlite, type BackupReport } from './backup.js';
 import { migrateSqlite } from './migrate.js';
 import { prepareSqliteQueries } from './queries.js';
 import { sqliteTransaction } from './sqlite-repositories.js';
@@ -101,6 +102,15 @@ export class SqliteStore implements Store {
     } catch (err) {
       throw translateError(err);
     }
+  }
+
+  /**
+   * An online backup from this connection, in small steps between transactions: this
+   * connection's own commits are copied as they happen, so the copy never restarts.
+   */
+  backup(destination: string): Promise<BackupReport> {
+    if (this.closed || !this.db.open) return Promise.reject(new StoreUnavailableError('SQLite store is closed'));
+    return backupSqlite(this.db, destination);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,64 @@
+import { renameSync, rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { flush } from './flush.js';
+
+/** What a finished backup holds: enough to tell one copy from another at a glance. */
+export interface BackupReport {
+  file: string;
+  bytes: number;
+  /** The newest stock movement in the copy: every counter change up to it is in the copy. */
+  lastLedgerId: number;
+  /** When the copy was taken (ms since the epoch). */
+  takenAt: number;
+  durationMs: number;
+}
+
+/** Pages copied per step when backing up from a serving connection: a few ms of work between requests. */
+const SERVING_STEP_PAGES = 256;
+/** All remaining pages in one step: the copy is one read transaction, so writes elsewhere cannot restart it. */
+const ALL_PAGES = 0x7fffffff;
+
+/**
+ * Copies a SQLite database with SQLite's online backup API while it keeps serving.
+ *
+ * `source` is either an open connection or a file path:
+ * - The serving process passes its own connection. Its writes during the copy are applied to the
+ *   copy as they happen, so it can copy in small steps and keep answering requests in between.
+ * - Another process (`stockhold backup`) opens a read-only connection of its own and copies every
+ *   page in one step: one read transaction, one consistent moment, and in WAL mode the server's
+ *   writes go on meanwhile. (Copied in small steps, each of the server's commits would restart it.)
+ *
+ * The copy is written next to `destination` and renamed into place once complete and flushed, so
+ * a crash mid-copy never leaves a partial file under the backup's name.
+ */
+export async function backupSqlite(source: Database.Database | string, destination: string, now: () => number = Date.now): Promise<BackupReport> {
+  const started = now();
+  const partial = `${destination}.partial`;
+  rmSync(partial, { force: true });
+  const db = typeof source === 'string' ? new Database(source, { readonly: true, fileMustExist: true }) : source;
+  try {
+    const stepPages = typeof source === 'string' ? ALL_PAGES : SERVING_STEP_PAGES;
+    await db.backup(partial, { progress: () => stepPages });
+  } catch (err) {
+    rmSync(partial, { force: true });
+    throw err;
+  } finally {
+    if (typeof source === 'string') db.close();
+  }
+  const lastLedgerId = readLastLedgerId(partial);
+  flush(partial);
+  renameSync(partial, destination);
+  flush(dirname(destination));
+  return { file: destination, bytes: statSync(destination).size, lastLedgerId, takenAt: started, durationMs: now() - started };
+}
+
+/** The id of the newest stock movement in a stockhold SQLite file; 0 when it has none. */
+export function readLastLedgerId(file: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT COALESCE(MAX(id), 0) FROM stock_movements').pluck().get() as number) ?? 0;
+  } finally {
+    db.close();
+  }
+}
