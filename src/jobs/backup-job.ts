@@ -51,8 +51,9 @@ export class BackupJob {
 
   async runOnce(): Promise<BackupReport> {
     const { takeBackup, dir, keep, clock, logger } = this.deps;
-    const report = await takeBackup(join(dir, backupFileName(clock.now())));
-    this.newest = report.takenAt;
+    const startedAt = clock.now();
+    const report = await takeBackup(join(dir, backupFileName(startedAt)));
+    this.newest = startedAt;
     const deleted = this.backups().slice(0, -keep);
     for (const name of deleted) rmSync(join(dir, name), { force: true });
     logger.info(

@@ -46,18 +46,35 @@ export async function backupSqlite(source: Database.Database | string, destinati
   } finally {
     if (typeof source === 'string') db.close();
   }
-  const lastLedgerId = readLastLedgerId(partial);
+  const lastLedgerId = sealCopy(partial);
   flush(partial);
   renameSync(partial, destination);
   flush(dirname(destination));
   return { file: destination, bytes: statSync(destination).size, lastLedgerId, takenAt: started, durationMs: now() - started };
 }
 
+/**
+ * Makes the copy one self-contained file: it arrives in WAL mode, like its source, and would grow
+ * -wal and -shm files of its own when read. Returns its newest ledger id.
+ */
+function sealCopy(file: string): number {
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    db.pragma('journal_mode = DELETE');
+    return lastLedgerId(db);
+  } finally {
+    db.close();
+  }
+}
+
+const lastLedgerId = (db: Database.Database): number =>
+  (db.prepare('SELECT COALESCE(MAX(id), 0) FROM stock_movements').pluck().get() as number | undefined) ?? 0;
+
 /** The id of the newest stock movement in a stockhold SQLite file; 0 when it has none. */
 export function readLastLedgerId(file: string): number {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare('SELECT COALESCE(MAX(id), 0) FROM stock_movements').pluck().get() as number) ?? 0;
+    return lastLedgerId(db);
   } finally {
     db.close();
   }
