@@ -22,7 +22,7 @@ const run = promisify(execFile);
 async function backupOnce(databaseFile: string, to: string): Promise<{ ms: number; bytes: number; line: string }> {
   rmSync(to, { force: true });
   const started = performance.now();
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/backup.ts', to], {
+  const { stdout } = await run(process.execPath, ['bin/stockhold.mjs', 'backup', to], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: `sqlite:${databaseFile}` },
     encoding: 'utf8',

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import { STATUS_CODES } from 'node:http';
@@ -11,6 +12,7 @@ import { uuidGenerator, type IdGenerator } from './domain/ids.js';
 import { registerAuth } from './http/auth/auth-hooks.js';
 import { applyConnectionLimits } from './http/connection-limits.js';
 import { makeTokenVerifier } from './http/auth/token-verifier.js';
+import { registerCompression } from './http/compression.js';
 import { failure } from './http/envelope.js';
 import { DEFAULT_BODY_LIMIT, useStrictJsonParser } from './http/json-body.js';
 import { toErrorResponse } from './http/error-mapping.js';
@@ -31,6 +33,7 @@ import { inventoryRoutes } from './http/routes/inventory.routes.js';
 import { metricsRoutes, type Scrape } from './http/routes/metrics.routes.js';
 import { reservationRoutes } from './http/routes/reservation.routes.js';
 import { makeValidatorCompiler } from './http/validation.js';
+import { BackupJob } from './jobs/backup-job.js';
 import { ExpirySweeper } from './jobs/expiry-sweeper.js';
 import { CheckoutService } from './services/checkout.service.js';
 import { IdempotencyService } from './services/idempotency.service.js';
@@ -88,6 +91,8 @@ export interface Stockhold {
   reservations: ReservationService;
   checkout: CheckoutService;
   sweeper: ExpirySweeper;
+  /** Scheduled backups (BACKUP_DIR), started with the sweeper once the server listens; undefined when off. */
+  backups: BackupJob | undefined;
   readiness: Readiness;
   /** Undefined with METRICS=off. */
   metrics: Metrics | undefined;
@@ -109,6 +114,7 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   const ownsReadiness = options.readiness === undefined;
 
   const app = Fastify({
+    ...httpsOptions(config),
     loggerInstance: options.logger ?? createLogger(config),
     bodyLimit: BODY_LIMIT_BYTES,
     // Fastify's two lines per request are replaced by one access line (src/http/ops/request-hooks.ts).
@@ -165,7 +171,17 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   const idempotency = new IdempotencyService({ store, clock });
   const sweeper = new ExpirySweeper({ reservations, idempotency, intervalMs: config.cleanupIntervalMs, logger: app.log });
   logBusinessEvents(events, app.log);
-  const metrics = config.ops.metrics ? new Metrics({ events, store, clock, inventory, skuLimit: config.ops.metricsSkuLimit }) : undefined;
+  const backups = scheduledBackups(config, store, clock, app.log);
+  const metrics = config.ops.metrics
+    ? new Metrics({
+        events,
+        store,
+        clock,
+        inventory,
+        skuLimit: config.ops.metricsSkuLimit,
+        ...(backups ? { backupAgeSeconds: () => backups.ageSeconds() } : {}),
+      })
+    : undefined;
 
   app.setErrorHandler((err, request, reply) => {
     const { payload, headers, unexpected } = toErrorResponse(err);
@@ -179,10 +195,12 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
   registerRequestHooks(app, { readiness, accessLog: config.ops.accessLog, metrics });
   app.addHook('onClose', async () => {
     await sweeper.stop();
+    await backups?.stop();
     await store.close();
   });
 
   registerSecurityHeaders(app);
+  await registerCompression(app);
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST', 'PATCH'], allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-idempotency-key'] });
   }
@@ -216,7 +234,7 @@ export async function buildApp(options: AppOptions): Promise<Stockhold> {
     throw err;
   }
   if (ownsReadiness) readiness.ready();
-  return { app, store, clock, events, inventory, reservations, checkout, sweeper, readiness, metrics };
+  return { app, store, clock, events, inventory, reservations, checkout, sweeper, backups, readiness, metrics };
 }
 
 /** The business events an operator follows, one info line each. */
@@ -228,4 +246,26 @@ function logBusinessEvents(events: DomainEvents, log: Logger): void {
   events.on('order.cancelled', ({ order }) =>
     log.info({ orderId: order.id, reservationId: order.reservationId, userId: order.userId }, 'order cancelled'),
   );
+}
+
+/** The scheduled-backup job BACKUP_DIR asks for, on a store that can copy itself while serving. */
+function scheduledBackups(config: Readonly<Config>, store: Store, clock: Clock, logger: FastifyBaseLogger): BackupJob | undefined {
+  const { backup } = config;
+  if (!backup.enabled) return undefined;
+  const copy = store.backup?.bind(store);
+  // Config refuses BACKUP_DIR for any store but a SQLite file, and the SQLite store can copy itself.
+  assert(copy, 'BACKUP_DIR is set, so the store must offer online backups');
+  return new BackupJob({ takeBackup: copy, dir: backup.dir, intervalMs: backup.intervalMs, keep: backup.keep, clock, logger });
+}
+
+/**
+ * TLS_CERT_FILE and TLS_KEY_FILE: Fastify serves HTTPS (HTTP/1.1). Its `http` options are not
+ * passed to an HTTPS server, so the header deadline goes here too. Typed as nothing more than an
+ * object on purpose: an https.Server offers every http.Server member the app uses (connection
+ * events, idle-connection closing, timeouts), so the app keeps its one HTTP/1.1 server type.
+ */
+function httpsOptions(config: Readonly<Config>): object {
+  const { tls } = config;
+  if (!tls.enabled) return {};
+  return { https: { cert: tls.cert, key: tls.key, headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1_000 } };
 }

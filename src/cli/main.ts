@@ -48,6 +48,24 @@ const COMMANDS: Record<string, Command> = {
     ownHelp: true,
     run: (args) => runScript('./flash-sale.ts', args),
   },
+  backup: {
+    summary: 'copy the SQLite database into a file while the server keeps serving',
+    usage: 'stockhold backup <file>',
+    ownHelp: true,
+    async run(args) {
+      const { backupCommand } = await import('./backup-command.js');
+      process.exitCode = await backupCommand(args).catch(commandFailed('backup'));
+    },
+  },
+  restore: {
+    summary: 'put a backup in place of the SQLite database and check the books balance',
+    usage: 'stockhold restore <backup-file> [--force]',
+    ownHelp: true,
+    async run(args) {
+      const { restoreCommand } = await import('./restore-command.js');
+      process.exitCode = await restoreCommand(args).catch(commandFailed('restore'));
+    },
+  },
   doctor: {
     summary: 'print the effective configuration and check the store, Redis and the clock',
     usage:
@@ -57,6 +75,12 @@ const COMMANDS: Record<string, Command> = {
       process.exitCode = await runDoctor(process.env, (line) => process.stdout.write(`${line}\n`));
     },
   },
+};
+
+/** One line on stderr and exit status 2: nothing was done. */
+const commandFailed = (name: string) => (err: unknown): number => {
+  process.stderr.write(`stockhold ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+  return 2;
 };
 
 function help(): string {

@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../domain/clock.js';
-import type { BackupReport } from '../storage/sqlite/backup.js';
+import type { OnlineBackup } from '../storage/store.js';
 
 /** The few logger calls the job makes; pino's logger fits. */
 export interface BackupLogger {
@@ -11,7 +11,7 @@ export interface BackupLogger {
 
 export interface BackupJobDeps {
   /** Copies the serving database into the file named, consistently, while it keeps serving. */
-  takeBackup(destination: string): Promise<BackupReport>;
+  takeBackup(destination: string): Promise<OnlineBackup>;
   dir: string;
   intervalMs: number;
   /** How many of the newest backups to keep; older ones are deleted after each new one. */
@@ -37,8 +37,10 @@ export class BackupJob {
   private running: Promise<unknown> = Promise.resolve();
   private stopped = true;
   private newest: number | null;
+  private readonly createdAt: number;
 
   constructor(private readonly deps: BackupJobDeps) {
+    this.createdAt = deps.clock.now();
     mkdirSync(deps.dir, { recursive: true });
     const existing = this.backups();
     this.newest = existing.length > 0 ? statSync(join(deps.dir, existing[existing.length - 1] as string)).mtimeMs : null;
@@ -49,7 +51,15 @@ export class BackupJob {
     return this.newest;
   }
 
-  async runOnce(): Promise<BackupReport> {
+  /**
+   * Seconds since the newest backup was taken; with none yet, since this job was set up, so that
+   * a server that has never managed a backup looks as overdue as one whose backups stopped.
+   */
+  ageSeconds(): number {
+    return Math.max(0, this.deps.clock.now() - (this.newest ?? this.createdAt)) / 1000;
+  }
+
+  async runOnce(): Promise<OnlineBackup> {
     const { takeBackup, dir, keep, clock, logger } = this.deps;
     const startedAt = clock.now();
     const report = await takeBackup(join(dir, backupFileName(startedAt)));

@@ -56,7 +56,7 @@ async function serve(config: Readonly<Config>, logger: PinoLogger, { isWorker }:
   const scrape: Scrape | undefined = isWorker ? workerScrape(() => (built.metrics as NonNullable<Stockhold['metrics']>).merged()) : undefined;
   const stockhold = await buildApp({ config, store, logger, readiness, ...(scrape ? { scrape } : {}) });
   built.metrics = stockhold.metrics;
-  const { app, sweeper } = stockhold;
+  const { app, sweeper, backups } = stockhold;
   onSignal(config, logger, () => drainHttp(app, readiness));
   try {
     await app.listen({ port: config.port, host: config.host });
@@ -67,6 +67,7 @@ async function serve(config: Readonly<Config>, logger: PinoLogger, { isWorker }:
   readiness.ready();
   // Every instance sweeps: due reservations are claimed with SKIP LOCKED, so each expires once.
   sweeper.start();
+  backups?.start();
   if (!isWorker) logServing(logger, config, app.server.address());
 }
 

@@ -253,7 +253,23 @@ export interface Store {
    * failure, so `fn` must have no effect outside the transaction.
    */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * Present where the store can copy itself, consistently, while it keeps serving (SQLite): the
+   * copy is written to `destination`, a file that must not exist yet.
+   */
+  backup?(destination: string): Promise<OnlineBackup>;
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What a finished online backup holds: enough to tell one copy from another at a glance. */
+export interface OnlineBackup {
+  file: string;
+  bytes: number;
+  /** The newest stock movement in the copy: every counter change up to it is in the copy. */
+  lastLedgerId: number;
+  /** When the copy was taken (ms since the epoch). */
+  takenAt: number;
+  durationMs: number;
 }

@@ -19,7 +19,7 @@ test('restore drill (SQLite): a backup taken under load restores to balanced boo
   await sleep(1_500); // reserves, confirms, cancels and expiries under way
 
   const backupStartedAt = performance.now();
-  const taken = await runNode(t, 'src/cli/backup.ts', { ...process.env, DATABASE_URL: live }, [backup]);
+  const taken = await runNode(t, 'bin/stockhold.mjs', { ...process.env, DATABASE_URL: live }, ['backup', backup]);
   assert.equal(taken.code, 0, taken.stderr);
   assert.match(taken.stdout, /^backup: \S+copy\.db: [\d.]+ MiB \(\d+ bytes\), last ledger id [1-9]\d*, taken \S+Z in \d+ ms\n$/);
 
@@ -27,7 +27,7 @@ test('restore drill (SQLite): a backup taken under load restores to balanced boo
   const log = await load.stop();
   assert.equal((await server.stop('SIGTERM')).code, 0);
 
-  const restore = await runNode(t, 'src/cli/restore.ts', { ...process.env, DATABASE_URL: restored }, [backup]);
+  const restore = await runNode(t, 'bin/stockhold.mjs', { ...process.env, DATABASE_URL: restored }, ['restore', backup]);
   assert.equal(restore.code, 0, `${restore.stdout}\n${restore.stderr}`);
   assert.match(restore.stdout, /restore: migrations applied; the restored books balance \(\d+ skus checked, 0 drifted\)/);
 
@@ -40,7 +40,7 @@ test('restore drill (SQLite): a backup taken under load restores to balanced boo
   const hold = await expectStatus(again.baseUrl, 'POST', '/inventory/reserve', 201, { userId: 'after-restore', sku: 'SPEAKER001', quantity: 1 });
   await expectStatus(again.baseUrl, 'POST', '/checkout/confirm', 201, { userId: 'after-restore', reservationId: hold.body.data.reservationId });
   assert.equal((await again.stop('SIGTERM')).code, 0);
-  const verify = await runNode(t, 'src/cli/verify.ts', { ...process.env, DATABASE_URL: restored });
+  const verify = await runNode(t, 'bin/stockhold.mjs', { ...process.env, DATABASE_URL: restored }, ['verify']);
   assert.equal(verify.code, 0, verify.stdout);
 });
 
@@ -49,11 +49,11 @@ test('restore refuses, changing nothing, while a server has the database open', 
   const live = `sqlite:${join(dir, 'live.db')}`;
   const backup = join(dir, 'copy.db');
   const server = await startServer(t, { databaseUrl: live, env: { LOG_LEVEL: 'warn' } });
-  const taken = await runNode(t, 'src/cli/backup.ts', { ...process.env, DATABASE_URL: live }, [backup]);
+  const taken = await runNode(t, 'bin/stockhold.mjs', { ...process.env, DATABASE_URL: live }, ['backup', backup]);
   assert.equal(taken.code, 0, taken.stderr);
   const hold = await expectStatus(server.baseUrl, 'POST', '/inventory/reserve', 201, { userId: 'kept', sku: 'PHONE001', quantity: 1 });
 
-  const refused = await runNode(t, 'src/cli/restore.ts', { ...process.env, DATABASE_URL: live }, [backup]);
+  const refused = await runNode(t, 'bin/stockhold.mjs', { ...process.env, DATABASE_URL: live }, ['restore', backup]);
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, new RegExp(`in use by process .*${server.child.pid}.*stop the server first`));
   // The server's own writes are still there: nothing was replaced.

@@ -40,6 +40,8 @@ export interface MetricsSources {
   clock: Clock;
   inventory: InventoryService;
   skuLimit: number;
+  /** Seconds since the newest scheduled backup; absent when scheduled backups are off. */
+  backupAgeSeconds?: () => number;
 }
 
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -91,6 +93,17 @@ export class Metrics {
     events.on('reservation.cancelled', () => cancels.inc({ kind: 'reservation' }));
     events.on('reservation.expired', () => expirations.inc());
     this.stockGauges();
+    const { backupAgeSeconds } = sources;
+    if (backupAgeSeconds) {
+      new Gauge({
+        name: 'stockhold_backup_age_seconds',
+        help: 'Seconds since the newest scheduled backup was taken (since start-up while there is none)',
+        registers: [registry],
+        collect() {
+          this.set(backupAgeSeconds());
+        },
+      });
+    }
   }
 
   /** One answered request; `code` is the error code of an error envelope. */

@@ -1,18 +1,11 @@
 import { renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { OnlineBackup } from '../store.js';
 import { flush } from './flush.js';
 
-/** What a finished backup holds: enough to tell one copy from another at a glance. */
-export interface BackupReport {
-  file: string;
-  bytes: number;
-  /** The newest stock movement in the copy: every counter change up to it is in the copy. */
-  lastLedgerId: number;
-  /** When the copy was taken (ms since the epoch). */
-  takenAt: number;
-  durationMs: number;
-}
+/** What a finished backup holds (the port's OnlineBackup). */
+export type BackupReport = OnlineBackup;
 
 /** Pages copied per step when backing up from a serving connection: a few ms of work between requests. */
 const SERVING_STEP_PAGES = 256;
