@@ -1,3 +1,4 @@
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import type { FastifyBaseLogger, FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type Stockhold } from '../../src/app.js';
@@ -115,9 +116,18 @@ export function checkAnswersAgainstDocument(app: FastifyInstance): void {
   const checked = async (options: InjectOptions | string) => {
     const res = await inject(options);
     const { method = 'GET', url = '/' } = typeof options === 'string' ? { url: options } : options;
-    const violations = checker.violations(String(method), String(url), { status: res.statusCode, headers: res.headers, body: res.body });
+    const violations = checker.violations(String(method), String(url), { status: res.statusCode, headers: res.headers, body: decodedBody(res) });
     assert.deepEqual(violations, [], 'the answer departs from GET /openapi.json');
     return res;
   };
   (app as unknown as { inject: typeof checked }).inject = checked;
+}
+
+/** The body as the document describes it: a compressed answer is checked once decompressed. */
+function decodedBody(res: LightMyRequestResponse): string {
+  const encoding = res.headers['content-encoding'];
+  if (encoding === 'gzip') return gunzipSync(res.rawPayload).toString('utf8');
+  if (encoding === 'br') return brotliDecompressSync(res.rawPayload).toString('utf8');
+  if (encoding === 'deflate') return inflateSync(res.rawPayload).toString('utf8');
+  return res.body;
 }
