@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DatabaseConfig } from './config.js';
-import { ConfigError } from './config.js';
+import { ConfigError, integer, read } from './config.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -11,24 +11,10 @@ export type BackupConfig = { enabled: false } | { enabled: true; dir: string; in
 /** HTTPS without a proxy: the PEM certificate chain and private key, read once at start-up. */
 export type TlsConfig = { enabled: false } | { enabled: true; cert: Buffer; key: Buffer; certFile: string; keyFile: string };
 
-function read(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === '' ? undefined : value;
-}
-
-function wholeNumber(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new ConfigError(name, `expected a whole number from ${min} to ${max}, got "${raw}"`);
-  }
-  return Number(raw);
-}
-
 export function parseBackupConfig(env: Env, database: DatabaseConfig, cwd: string = process.cwd()): BackupConfig {
   const dir = read(env, 'BACKUP_DIR');
-  const intervalMs = wholeNumber(env, 'BACKUP_INTERVAL', 3_600_000, 60_000, 7 * 24 * 3_600_000);
-  const keep = wholeNumber(env, 'BACKUP_KEEP', 24, 1, 10_000);
+  const intervalMs = integer(env, 'BACKUP_INTERVAL', 3_600_000, 60_000, 7 * 24 * 3_600_000);
+  const keep = integer(env, 'BACKUP_KEEP', 24, 1, 10_000);
   if (dir === undefined) return { enabled: false };
   if (database.kind !== 'sqlite' || database.filename === ':memory:') {
     throw new ConfigError('BACKUP_DIR', 'scheduled backups are for a SQLite file; back PostgreSQL up with pg_basebackup and WAL archiving (docs/OPERATIONS.md)');

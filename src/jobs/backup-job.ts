@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../domain/clock.js';
+import { RepeatingTask } from './repeating-task.js';
 import type { OnlineBackup } from '../storage/store.js';
 
 /** The few logger calls the job makes; pino's logger fits. */
@@ -33,13 +34,14 @@ export function backupFileName(at: number): string {
  * the next interval; it never stops the server.
  */
 export class BackupJob {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> = Promise.resolve();
-  private stopped = true;
+  private readonly task: RepeatingTask;
   private newest: number | null;
   private readonly createdAt: number;
 
   constructor(private readonly deps: BackupJobDeps) {
+    this.task = new RepeatingTask(() => this.runOnce(), deps.intervalMs, (err) =>
+      deps.logger.error({ err }, 'backup failed; trying again next interval'),
+    );
     this.createdAt = deps.clock.now();
     mkdirSync(deps.dir, { recursive: true });
     const existing = this.backups();
@@ -74,27 +76,13 @@ export class BackupJob {
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule();
+    this.task.start();
   }
 
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.runOnce()
-        .catch((err: unknown) => this.deps.logger.error({ err }, 'backup failed; trying again next interval'))
-        .finally(() => this.schedule());
-    }, this.deps.intervalMs);
-    this.timer.unref();
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
-  }
 
   /** This job's backups in the folder, oldest first. */
   private backups(): string[] {

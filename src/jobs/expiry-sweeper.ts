@@ -1,5 +1,6 @@
 import type { IdempotencyService } from '../services/idempotency.service.js';
 import type { Logger } from '../services/logger.js';
+import { RepeatingTask } from './repeating-task.js';
 import type { ReservationService } from '../services/reservation.service.js';
 
 export const SWEEP_BATCH_SIZE = 500;
@@ -15,9 +16,7 @@ export interface SweepResult {
  * idempotency keys. Correctness never waits on it; every decision expires what it reads.
  */
 export class ExpirySweeper {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> = Promise.resolve();
-  private stopped = true;
+  private readonly task: RepeatingTask;
 
   constructor(
     private readonly deps: {
@@ -27,7 +26,11 @@ export class ExpirySweeper {
       logger: Logger;
       batchSize?: number;
     },
-  ) {}
+  ) {
+    this.task = new RepeatingTask(() => this.runOnce(), deps.intervalMs, (err) =>
+      deps.logger.warn({ err }, 'expiry sweep failed; retrying next interval'),
+    );
+  }
 
   /** Expires everything due, one transaction per batch, so other requests interleave between batches. */
   async runOnce(): Promise<SweepResult> {
@@ -49,26 +52,11 @@ export class ExpirySweeper {
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule();
+    this.task.start();
   }
 
-  // A timeout chain rather than setInterval, so a slow sweep never overlaps the next one.
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.runOnce()
-        .catch((err: unknown) => this.deps.logger.warn({ err }, 'expiry sweep failed; retrying next interval'))
-        .finally(() => this.schedule());
-    }, this.deps.intervalMs);
-    this.timer.unref();
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
-  }
 }
