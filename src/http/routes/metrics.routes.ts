@@ -7,7 +7,13 @@ export type Scrape = () => Promise<{ contentType: string; text: string }>;
 export const metricsRoutes =
   (scrape: Scrape): FastifyPluginAsyncTypebox =>
   async (app) => {
-    app.get('/metrics', { config: { access: 'metrics', servedWhileDraining: true }, schema: { hide: true } }, async (_request, reply) => {
+    const schema = {
+      tags: ['ops'],
+      summary: "Prometheus metrics, in Prometheus's text format",
+      description: 'With AUTH_MODE=jwt, an admin token or `Authorization: Bearer <METRICS_TOKEN>`.',
+      response: { 200: { description: 'The text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    };
+    app.get('/metrics', { config: { access: 'metrics', servedWhileDraining: true }, schema }, async (_request, reply) => {
       const { contentType, text } = await scrape();
       return reply.type(contentType).send(text);
     });

@@ -117,14 +117,14 @@ describe('probes', () => {
     t.readiness.drain();
     const draining = await get(t, '/readyz');
     assert.equal(draining.status, 503);
-    assert.deepEqual([draining.body.code, draining.body.details], ['SERVICE_UNAVAILABLE', { state: 'draining' }]);
+    assert.deepEqual([draining.body.code, draining.body.details], ['SERVICE_UNAVAILABLE', { state: 'draining', retryAfterSeconds: 1 }]);
     assert.equal((await get(t, '/livez')).status, 200, 'a draining process is alive');
     assert.equal((await get(t, '/inventory')).status, 503, 'other routes turn requests away while draining');
 
     const starting = await startTestApp();
     try {
       (starting.readiness as unknown as { current: string }).current = 'starting';
-      assert.deepEqual((await get(starting, '/readyz')).body.details, { state: 'starting' });
+      assert.deepEqual((await get(starting, '/readyz')).body.details, { state: 'starting', retryAfterSeconds: 1 });
       starting.readiness.ready();
       starting.store.ping = () => Promise.reject(new Error('connection refused'));
       const down = await get(starting, '/readyz');
