@@ -145,7 +145,9 @@ describe('the nested-body attack', () => {
       // Generous for a loaded machine, yet far below one parse of a 1 MiB nested body (130-230 ms).
       assert.ok(during < Math.max(3 * before, before + 40), `/healthz p99 ${during.toFixed(1)} ms under attack, ${before.toFixed(1)} ms without`);
       assert.ok(answers.length > 20, `the senders got ${answers.length} answers`);
-      assert.deepEqual([...new Set(answers)].sort(), [400, 413], 'every attack body was refused');
+      // A 1 MiB upload refused with 413 before it has all been sent may see its connection closed
+      // under it (0 here): refused too. Nothing may be accepted or fail on the server's side.
+      assert.deepEqual([...new Set(answers.filter((status) => status !== 0))].sort(), [400, 413], 'every attack body was refused');
     } finally {
       await t.close();
     }
